@@ -1,0 +1,50 @@
+# The two commands an operator needs are `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV := .venv/bin
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+REGION ?= local
+
+.PHONY: setup demo cluster-up cluster-down cluster-status lint unit test molecule bench collection clean
+
+setup:
+	./scripts/setup.sh
+
+cluster-up: setup
+	$(VENV)/python -m localcluster up $(REGION)
+
+cluster-down:
+	$(VENV)/python -m localcluster down local us-east eu-west ap-northeast
+
+cluster-status:
+	$(VENV)/python -m localcluster status $(REGION)
+
+# Command 1: set up this machine, start the local cluster and converge the platform onto it.
+demo: cluster-up
+	$(VENV)/ansible-playbook playbooks/site.yml -i inventories/$(REGION)
+
+lint:
+	$(VENV)/ruff check .
+	$(VENV)/yamllint -s .
+	$(VENV)/ansible-lint --profile production
+
+unit:
+	$(VENV)/pytest tests/unit
+
+molecule:
+	$(VENV)/molecule test --all
+
+# Command 2: every test: linters, unit and integration tests (real local clusters,
+# redis-server, promtool, Prometheus), then the molecule scenarios.
+test: setup lint
+	$(VENV)/pytest tests
+	$(MAKE) molecule
+
+bench: setup
+	for b in benchmarks/*.py; do $(VENV)/python $$b || exit 1; done
+
+collection:
+	$(VENV)/ansible-galaxy collection build --force --output-path build/
+
+clean: cluster-down
+	rm -rf build .pytest_cache

@@ -1,0 +1,1 @@
+"""Metrics, health checks and probe endpoints for agents deployed by agentic.platform."""

@@ -1,0 +1,42 @@
+"""What the local cluster builds and fetches, each pinned in one place.
+
+The Go-built components are pinned by the wrapper modules under gomod/ (their go.mod
+`require` line is the version); the CRD schemas are read from these upstream Go modules.
+"""
+
+# Go wrapper module directory -> (main package paths to build, module whose version stamps them)
+COMPONENTS = {
+    "kubernetes": (
+        [
+            "k8s.io/kubernetes/cmd/kube-apiserver",
+            "k8s.io/kubernetes/cmd/kube-controller-manager",
+            "k8s.io/kubernetes/cmd/kube-scheduler",
+            "k8s.io/kubernetes/cmd/kubectl",
+        ],
+        "k8s.io/kubernetes",
+    ),
+    "etcd": (["go.etcd.io/etcd/server/v3"], "go.etcd.io/etcd/server/v3"),
+    "kwok": (["sigs.k8s.io/kwok/cmd/kwok"], "sigs.k8s.io/kwok"),
+    "kubeseal": (["github.com/bitnami/sealed-secrets/cmd/kubeseal"], "github.com/bitnami/sealed-secrets"),
+}
+
+# Real CRD schemas shipped inside the upstream projects' Go modules (never rewritten here).
+CRD_SOURCES = {
+    "istio.io/api@v1.32.0": ["kubernetes/customresourcedefinitions.gen.yaml"],
+    "github.com/prometheus-operator/prometheus-operator@v0.85.0": [
+        "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
+        "example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml",
+        "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml",
+    ],
+    "github.com/bitnami-labs/sealed-secrets@v0.40.0": ["helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml"],
+    "github.com/kedacore/keda/v2@v2.21.0": ["config/crd/bases/keda.sh_scaledobjects.yaml"],
+}
+
+# kwok's own stage definitions (node heartbeat, pod lifecycle), read from its module.
+KWOK_STAGES = [
+    "kustomize/stage/node/fast/node-initialize.yaml",
+    "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "kustomize/stage/pod/fast/pod-ready.yaml",
+    "kustomize/stage/pod/fast/pod-complete.yaml",
+    "kustomize/stage/pod/fast/pod-delete.yaml",
+]
