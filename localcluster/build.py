@@ -83,7 +83,9 @@ def build_component(component: str) -> Path:
     tmp.mkdir(parents=True)
     log(f"{component} {version}: compiling {len(packages)} command(s) (first build takes minutes)...")
     started = time.monotonic()
-    cmd = ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(tmp) + "/", *packages]
+    # One command: name the output (etcd's package path ends in /v3); several: into the directory.
+    target = str(tmp / _binary_name(packages[0])) if len(packages) == 1 else str(tmp) + "/"
+    cmd = ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", target, *packages]
     proc = subprocess.Popen(cmd, cwd=GOMOD / component, env=_go_env())
     while proc.poll() is None:
         time.sleep(15)
