@@ -13,6 +13,7 @@ import fcntl
 import ipaddress
 import json
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -417,27 +418,23 @@ def storage_manifests(spec: dict) -> list[dict]:
 
 
 def down(name: str, *, purge: bool = False) -> list[str]:
-    """Stop every recorded process (TERM, then KILL); optionally delete the cluster's state."""
+    """Stop every recorded process in reverse start order (TERM, then KILL after 15 s), so that
+    the API server drains while etcd still answers; optionally delete the cluster's state."""
     pids = _read_pids(name)
     stopped = []
     for component in reversed(COMPONENTS):
         pid = pids.get(component)
-        if pid and _alive(pid):
-            try:
-                os.killpg(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-            stopped.append(component)
-    deadline = time.monotonic() + 20
-    for component in stopped:
-        pid = pids[component]
+        if not pid or not _alive(pid):
+            continue
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
         while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
+            time.sleep(0.05)
         if _alive(pid):
             os.killpg(pid, signal.SIGKILL)
+        stopped.append(component)
     _pids_file(name).unlink(missing_ok=True)
     if purge:
-        import shutil
         shutil.rmtree(cluster_dir(name), ignore_errors=True)
     return stopped
 
