@@ -1,0 +1,305 @@
+"""Cluster-side GPU readiness: is every node of a GPU pool really ready for GPU work?
+
+Reads are two list calls whatever the pool size: the pool's nodes (label selector) and the
+device plugin's pods (label selector). Never one call per node. An optional smoke Job asks for
+one GPU on the pool and must complete; it is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import quote
+
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import (
+    FAIL,
+    NO_EVIDENCE,
+    PASS,
+    check,
+    poll,
+    summarize,
+)
+
+SMOKE_LABEL = "app.kubernetes.io/name"
+SMOKE_NAME = "gpu-readiness-smoke"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, reason: str, body: str = ""):
+        super().__init__(f"{status} {reason}: {body[:300]}")
+        self.status = status
+
+
+class KubeApi:
+    """Raw JSON calls through a kubernetes ``ApiClient`` (no per-object model building).
+
+    ``requests`` counts every call made, for the result and the benchmark.
+    """
+
+    def __init__(self, api_client):
+        self.api_client = api_client
+        self.requests = 0
+
+    def call(self, method: str, path: str, query: dict | None = None, body: dict | None = None) -> dict:
+        self.requests += 1
+        try:
+            resp = self.api_client.call_api(
+                path, method, query_params=list((query or {}).items()),
+                header_params={"Accept": "application/json", "Content-Type": "application/json"},
+                body=body, auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True)
+        except Exception as exc:  # kubernetes.client.ApiException, without importing it here
+            if getattr(exc, "status", None) is None:
+                raise
+            raise ApiError(exc.status, getattr(exc, "reason", ""), str(getattr(exc, "body", "") or "")) from exc
+        data = resp.data
+        status = getattr(resp, "status", 200)
+        if status >= 400:
+            raise ApiError(status, getattr(resp, "reason", ""), data.decode("utf-8", "replace"))
+        return json.loads(data) if data else {}
+
+    def list(self, path: str, label_selector: str = "") -> list[dict]:
+        query = {"labelSelector": label_selector} if label_selector else {}
+        return self.call("GET", path, query).get("items", [])
+
+
+def api_from_client(k8s_client) -> KubeApi:
+    """A KubeApi from kubernetes.core's K8SClient (or a DynamicClient, or an ApiClient)."""
+    inner = getattr(k8s_client, "client", k8s_client)       # K8SClient -> DynamicClient
+    inner = getattr(inner, "client", inner)                   # DynamicClient -> ApiClient
+    return KubeApi(inner)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------------------------
+
+def _qty(raw) -> int | None:
+    if raw is None:
+        return None
+    try:
+        return int(str(raw))
+    except ValueError:
+        return None
+
+
+def _condition(obj: dict, kind: str) -> dict | None:
+    for cond in obj.get("status", {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return cond
+    return None
+
+
+def pod_ready(pod: dict) -> bool:
+    if pod.get("metadata", {}).get("deletionTimestamp") or pod.get("status", {}).get("phase") != "Running":
+        return False
+    cond = _condition(pod, "Ready")
+    return bool(cond and cond.get("status") == "True")
+
+
+def node_checks(node: dict, spec: dict, plugin_pods: list[dict] | None) -> dict:
+    out: dict = {}
+    res = spec.get("resource", "nvidia.com/gpu")
+    status = node.get("status", {})
+    ready = _condition(node, "Ready")
+    if node.get("spec", {}).get("unschedulable"):
+        out["ready"] = check(FAIL, "cordoned (spec.unschedulable)")
+    elif ready is None:
+        out["ready"] = check(FAIL, "no Ready condition reported (kubelet never registered?)")
+    elif ready.get("status") != "True":
+        out["ready"] = check(FAIL, f"Ready={ready.get('status')} ({ready.get('reason') or 'no reason'}: "
+                                   f"{(ready.get('message') or '')[:120]})")
+    else:
+        out["ready"] = check(PASS, "Ready")
+
+    cap = _qty(status.get("capacity", {}).get(res))
+    alloc = _qty(status.get("allocatable", {}).get(res))
+    want = spec.get("gpus_per_node")
+    seen = {"capacity": cap, "allocatable": alloc, "expected": want}
+    if cap is None:
+        out["gpu_capacity"] = check(FAIL, f"no {res} capacity: the device plugin has not registered GPUs", **seen)
+    elif alloc is None or alloc < cap:
+        out["gpu_capacity"] = check(FAIL, f"allocatable {res} {alloc} < capacity {cap} (unhealthy GPUs)", **seen)
+    elif want is not None and cap != want:
+        out["gpu_capacity"] = check(FAIL, f"capacity {res} {cap}, expected {want}", **seen)
+    else:
+        out["gpu_capacity"] = check(PASS, f"{res} capacity {cap} == allocatable {alloc}"
+                                    + (f" == expected {want}" if want is not None else ""), **seen)
+
+    labels = node.get("metadata", {}).get("labels") or {}
+    wrong = []
+    for key, val in (spec.get("labels") or {}).items():
+        if key not in labels:
+            wrong.append(f"missing label {key}={val}")
+        elif labels[key] != str(val):
+            wrong.append(f"label {key}={labels[key]}, expected {val}")
+    out["labels"] = check(FAIL, "; ".join(wrong)) if wrong else check(
+        PASS, f"{len(spec.get('labels') or {})} expected label(s) present")
+
+    taints = node.get("spec", {}).get("taints") or []
+    have = {(t.get("key"), t.get("value") or "", t.get("effect")) for t in taints}
+    missing = [f"{t['key']}={t.get('value') or ''}:{t['effect']}" for t in spec.get("taints") or []
+               if (t["key"], t.get("value") or "", t["effect"]) not in have]
+    out["taints"] = check(FAIL, "missing taint(s) " + ", ".join(missing)) if missing else check(
+        PASS, f"{len(spec.get('taints') or [])} expected taint(s) present")
+
+    if plugin_pods is not None:
+        if not plugin_pods:
+            out["device_plugin"] = check(FAIL, "no device-plugin pod on this node")
+        else:
+            ready_pods = [p for p in plugin_pods if pod_ready(p)]
+            if ready_pods:
+                out["device_plugin"] = check(PASS, f"device-plugin pod {ready_pods[0]['metadata']['name']} Ready")
+            else:
+                p = plugin_pods[0]
+                out["device_plugin"] = check(FAIL, f"device-plugin pod {p['metadata']['name']} not Ready "
+                                                   f"(phase {p.get('status', {}).get('phase')})")
+    return out
+
+
+def evaluate(api: KubeApi, spec: dict, strict: bool = False) -> dict:
+    """One look at the pool: two list calls, then every check on every node."""
+    before = api.requests
+    selector = spec["selector"]
+    nodes = api.list("/api/v1/nodes", selector)
+    plugin = spec.get("device_plugin")
+    by_node: dict[str, list[dict]] | None = None
+    if plugin:
+        pods = api.list(f"/api/v1/namespaces/{quote(plugin['namespace'])}/pods", plugin["selector"])
+        by_node = {}
+        for pod in pods:
+            by_node.setdefault(pod.get("spec", {}).get("nodeName") or "", []).append(pod)
+
+    results = {}
+    scopes = []
+    for node in sorted(nodes, key=lambda n: n["metadata"]["name"]):
+        name = node["metadata"]["name"]
+        checks = node_checks(node, spec, None if by_node is None else by_node.get(name, []))
+        results[name] = {"checks": checks}
+        scopes.append((f"node {name}", checks))
+
+    want = spec.get("expected_nodes")
+    if not nodes:
+        size = check(FAIL, f"no node matches selector '{selector}'", nodes=0, expected=want)
+    elif want is not None and len(nodes) < want:
+        size = check(FAIL, f"{len(nodes)} node(s) match selector '{selector}', expected at least {want}",
+                     nodes=len(nodes), expected=want)
+    else:
+        size = check(PASS, f"{len(nodes)} node(s) match selector '{selector}'"
+                     + (f", expected at least {want}" if want is not None else ""), nodes=len(nodes), expected=want)
+    pool_checks = {"pool_size": size}
+    scopes.insert(0, ("pool", pool_checks))
+    verdict = summarize(scopes, strict=strict)
+    return {
+        "mode": "cluster", "ready": verdict["ready"], "selector": selector, "node_count": len(nodes),
+        "pool": {"checks": pool_checks}, "nodes": results, "counts": verdict["counts"],
+        "failures": verdict["failures"], "no_evidence": verdict["no_evidence"],
+        "requests": api.requests - before,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Smoke Job
+# ---------------------------------------------------------------------------------------------
+
+def _equality_labels(selector: str) -> dict:
+    """The 'k=v' / 'k==v' terms of a label selector (set-based terms are left to the scheduler)."""
+    out = {}
+    for term in selector.split(","):
+        term = term.strip()
+        if "!=" in term or " in " in term or " notin " in term or "=" not in term:
+            continue
+        key, val = term.replace("==", "=").split("=", 1)
+        out[key.strip()] = val.strip()
+    return out
+
+
+def smoke_job(spec: dict, smoke: dict) -> dict:
+    res = spec.get("resource", "nvidia.com/gpu")
+    tolerations = [{"key": t["key"], "operator": "Exists", "effect": t["effect"]} for t in spec.get("taints") or []]
+    tolerations.append({"key": res, "operator": "Exists", "effect": "NoSchedule"})
+    labels = {SMOKE_LABEL: SMOKE_NAME, "app.kubernetes.io/managed-by": "agentic.platform",
+              "app.kubernetes.io/component": "gpu-readiness"}
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"generateName": f"{SMOKE_NAME}-", "labels": labels},
+        "spec": {
+            "backoffLimit": 0, "activeDeadlineSeconds": int(smoke["timeout"]), "ttlSecondsAfterFinished": 300,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "nodeSelector": _equality_labels(spec["selector"]),
+                    "tolerations": tolerations,
+                    "runtimeClassName": smoke.get("runtime_class") or None,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 65534,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{
+                        "name": "smoke", "image": smoke["image"], "command": list(smoke["command"]),
+                        "resources": {"limits": {res: 1}, "requests": {"cpu": "10m", "memory": "16Mi"}},
+                        "securityContext": {"allowPrivilegeEscalation": False,
+                                            "capabilities": {"drop": ["ALL"]}},
+                    }],
+                },
+            },
+        },
+    }
+
+
+def run_smoke(api: KubeApi, spec: dict, smoke: dict, clock=time.monotonic, sleep=time.sleep) -> dict:
+    """Create the smoke Job, wait for it to succeed or fail, delete it. Returns a check."""
+    ns = quote(smoke["namespace"])
+    job = smoke_job(spec, smoke)
+    if not job["spec"]["template"]["spec"]["runtimeClassName"]:
+        del job["spec"]["template"]["spec"]["runtimeClassName"]
+    created = api.call("POST", f"/apis/batch/v1/namespaces/{ns}/jobs", body=job)
+    name = created["metadata"]["name"]
+    path = f"/apis/batch/v1/namespaces/{ns}/jobs/{quote(name)}"
+    started = clock()
+    try:
+        while True:
+            status = api.call("GET", path).get("status", {})
+            if status.get("succeeded"):
+                pods = api.list(f"/api/v1/namespaces/{ns}/pods", f"job-name={name}")
+                where = sorted({p.get("spec", {}).get("nodeName") or "?" for p in pods})
+                return check(PASS, f"smoke Job {name} requesting 1 GPU succeeded on {', '.join(where) or '?'} "
+                                   f"in {clock() - started:.1f}s", job=name, nodes=where)
+            if status.get("failed"):
+                return check(FAIL, f"smoke Job {name} requesting 1 GPU failed", job=name)
+            if clock() - started > smoke["timeout"]:
+                return check(FAIL, f"smoke Job {name} requesting 1 GPU did not complete within "
+                                   f"{smoke['timeout']}s", job=name)
+            sleep(smoke.get("interval", 1))
+    finally:
+        try:
+            api.call("DELETE", path, {"propagationPolicy": "Background"})
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+
+
+def skipped_smoke(reason: str) -> dict:
+    return check(NO_EVIDENCE, reason)
+
+
+def readiness(api: KubeApi, spec: dict, smoke: dict | None = None, wait: bool = False, timeout: float = 300,
+              interval: float = 5, strict: bool = False, check_mode: bool = False,
+              clock=time.monotonic, sleep=time.sleep) -> dict:
+    """Poll the pool until ready (or once without ``wait``); then, if asked, the smoke Job."""
+    started = clock()
+    result = poll(lambda: evaluate(api, spec, strict), wait, timeout, interval, clock=clock, sleep=sleep)
+    if smoke:
+        if check_mode:
+            result["pool"]["checks"]["smoke"] = skipped_smoke("check mode: the smoke Job was not created")
+        elif not result["ready"]:
+            result["pool"]["checks"]["smoke"] = skipped_smoke("pool not ready: the smoke Job was not created")
+        else:
+            left = max(1.0, timeout - (clock() - started))
+            result["pool"]["checks"]["smoke"] = run_smoke(
+                api, spec, {**smoke, "timeout": min(float(smoke.get("timeout", 120)), left)}, clock=clock, sleep=sleep)
+        scopes = [("pool", result["pool"]["checks"])] + [
+            (f"node {n}", r["checks"]) for n, r in result["nodes"].items()]
+        verdict = summarize(scopes, strict=strict)
+        result.update(ready=verdict["ready"], counts=verdict["counts"], failures=verdict["failures"],
+                      no_evidence=verdict["no_evidence"])
+    result["requests"] = api.requests
+    return result
