@@ -1,0 +1,149 @@
+"""The redis role's pod logic against a real redis-server (no cluster needed).
+
+The role's template is rendered by Ansible; then the init container's script builds the ACL
+file from Secret-like files, redis-server runs the rendered redis.conf, and the probe command
+is run as the kubelet would: the contract (default user off, users agent and admin, the
+password never on a command line, two agent passwords during a rotation) is checked for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENT_PW = "agent-pw 'with' $pecial chars"  # spaces, quotes and $ must survive the shell
+ADMIN_PW = "admin-Pw-0123456789"
+
+
+def _render(tmp: Path, extra: dict) -> list[dict]:
+    """Render roles/redis/templates/redis.yml.j2 with the role's defaults and vars."""
+    role = ROOT / "roles" / "redis"
+    play = [{
+        "name": "Render", "hosts": "localhost", "gather_facts": False,
+        "vars_files": [str(ROOT / "roles/common/defaults/main.yml"), str(role / "defaults/main.yml"),
+                       str(role / "vars/main.yml")],
+        "vars": extra,
+        "tasks": [{"name": "Render", "ansible.builtin.copy": {
+            "content": "{{ lookup('ansible.builtin.template', '" + str(role / "templates/redis.yml.j2") + "') }}",
+            "dest": str(tmp / "redis.yml"), "mode": "0600"}}],
+    }]
+    (tmp / "render.yml").write_text(json.dumps(play))
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    res = subprocess.run([str(ROOT / ".venv/bin/ansible-playbook"), "-i", "localhost,", "-c", "local",
+                          str(tmp / "render.yml")], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return [d for d in yaml.safe_load_all((tmp / "redis.yml").read_text()) if d]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def pod(tmp_path_factory):
+    """A Redis 'pod' on this machine: ACL from the init script, the rendered redis.conf."""
+    tmp = tmp_path_factory.mktemp("redis")
+    objects = _render(tmp, {"agentic_namespace": "acl-test", "redis_extra_config": {"hz": "20"}})
+    sts = next(o for o in objects if o["kind"] == "StatefulSet")
+    conf = next(o for o in objects if o["kind"] == "ConfigMap")["data"]["redis.conf"]
+    auth, run, data = tmp / "auth", tmp / "run", tmp / "data"
+    for d in (auth, run, data):
+        d.mkdir()
+    (auth / "redis-password").write_text(AGENT_PW + "\n")  # a trailing newline as kubectl create often leaves
+    (auth / "redis-admin-password").write_text(ADMIN_PW)
+
+    def localize(text: str) -> str:
+        return text.replace("/etc/redis-auth", str(auth)).replace("/run/redis", str(run))
+
+    spec = sts["spec"]["template"]["spec"]
+    init = spec["initContainers"][0]
+    subprocess.run([*init["command"], localize(init["args"][0])], check=True)
+    port = _free_port()
+    conf = localize(conf).replace("dir /data", f"dir {data}").replace("port 6379", f"port {port}")
+    conf = conf.replace("bind * -::*", "bind 127.0.0.1")
+    (tmp / "redis.conf").write_text(conf)
+    proc = subprocess.Popen(["redis-server", str(tmp / "redis.conf")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    probe = spec["containers"][0]["readinessProbe"]["exec"]["command"]
+    probe = [*probe[:-1], localize(probe[-1]).replace("redis-cli ", f"redis-cli -p {port} ", 1)]
+    yield {"port": port, "sts": sts, "probe": probe, "auth": auth, "run": run, "objects": objects}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _client(pod, user=None, password=None) -> redis.Redis:
+    return redis.Redis(port=pod["port"], username=user, password=password, socket_timeout=5)
+
+
+def test_default_user_is_off(pod):
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        _client(pod).ping()
+
+
+def test_agent_and_admin_log_in(pod):
+    agent = _client(pod, "agent", AGENT_PW)
+    agent.set("k", "v")
+    assert agent.get("k") == b"v"
+    assert _client(pod, "admin", ADMIN_PW).acl_whoami() == "admin"
+
+
+def test_agent_cannot_administer(pod):
+    agent = _client(pod, "agent", AGENT_PW)
+    for command in (("ACL", "LIST"), ("FLUSHALL",), ("CONFIG", "GET", "dir")):
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            agent.execute_command(*command)
+
+
+def test_acl_file_holds_hashes_not_passwords(pod):
+    text = (pod["run"] / "users.acl").read_text()
+    assert AGENT_PW not in text and ADMIN_PW not in text
+    assert "user default off" in text and text.count("#") == 2
+
+
+def test_probe_authenticates_from_the_file(pod):
+    assert subprocess.run(pod["probe"], check=False).returncode == 0
+    good = (pod["auth"] / "redis-password").read_text()
+    (pod["auth"] / "redis-password").write_text("wrong")
+    try:
+        assert subprocess.run(pod["probe"], check=False, capture_output=True).returncode != 0
+    finally:
+        (pod["auth"] / "redis-password").write_text(good)
+
+
+def test_no_password_in_the_rendered_objects(pod):
+    text = json.dumps(pod["objects"])
+    assert AGENT_PW not in text and ADMIN_PW not in text
+    for container in pod["sts"]["spec"]["template"]["spec"]["containers"]:
+        assert "-a" not in json.dumps(container["readinessProbe"]["exec"]["command"]).split()
+        assert not any("PASSWORD" in e.get("name", "") for e in container.get("env", []))
+
+
+def test_rotation_holds_two_agent_passwords(pod):
+    """What secret rotation does: add the new password, switch, remove the old one."""
+    admin = _client(pod, "admin", ADMIN_PW)
+    admin.execute_command("ACL", "SETUSER", "agent", ">new-agent-pw")
+    assert _client(pod, "agent", AGENT_PW).ping() and _client(pod, "agent", "new-agent-pw").ping()
+    (pod["auth"] / "redis-password").write_text("new-agent-pw")
+    assert subprocess.run(pod["probe"], check=False).returncode == 0
+    admin.execute_command("ACL", "SETUSER", "agent", f"<{AGENT_PW}")
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        _client(pod, "agent", AGENT_PW).ping()
+    assert _client(pod, "agent", "new-agent-pw").ping()
