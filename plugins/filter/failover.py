@@ -1,0 +1,41 @@
+"""Jinja filters for multi-region failover (logic in module_utils/failover.py)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.agentic.platform.plugins.module_utils.failover import (
+    FailoverError,
+    failover_peers,
+    failover_rules,
+)
+
+
+def _peers(regions, overrides=None, variable="mesh_failover"):
+    try:
+        return failover_peers(regions, overrides, variable)
+    except FailoverError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def _rules(region, regions, overrides=None, topology=None):
+    try:
+        return failover_rules(region, regions, overrides, topology)
+    except FailoverError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
+def _error(region, regions, overrides=None, topology=None):
+    """The reason the failover settings are wrong, or an empty string (for an assert)."""
+    try:
+        failover_rules(region, regions, overrides, topology)
+    except FailoverError as exc:
+        return str(exc)
+    return ""
+
+
+class FilterModule:
+    """Failover peers and Istio locality failover rules."""
+
+    def filters(self):
+        return {"failover_peers": _peers, "failover_rules": _rules, "failover_error": _error}
