@@ -1,0 +1,4 @@
+"""Secret rotation logic for agentic.platform (plain Python, unit-testable without Ansible).
+
+Public entry point: :func:`engine.run_rotation`.
+"""

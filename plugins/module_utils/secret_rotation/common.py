@@ -1,0 +1,140 @@
+"""Shared helpers: time, schedules, keyed fingerprints, redaction and the fault hook."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import signal
+
+# Annotation and label names (metadata only: never a value).
+ANNOTATION_PREFIX = "rotation.agentic.platform/"
+SECRETS_VERSION_ANNOTATION = "agentic.platform/secrets-version"
+LEGACY_LAST_ROTATED_ANNOTATION = "agentic.platform/last-rotated"
+SCHEDULE_LABEL = "rotation-schedule"
+
+SCHEDULES = {
+    "daily": _dt.timedelta(days=1),
+    "weekly": _dt.timedelta(days=7),
+    "monthly": _dt.timedelta(days=30),
+    "quarterly": _dt.timedelta(days=90),
+}
+
+FAULT_ENV = "AGENTIC_ROTATION_FAULT_AFTER_PHASE"
+
+
+class RotationError(Exception):
+    """A rotation failed; the message never contains a secret value."""
+
+    def __init__(self, msg: str, *, phase: str | None = None, left_state: str | None = None):
+        super().__init__(msg)
+        self.phase = phase
+        self.left_state = left_state
+
+
+def utcnow() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+
+
+def iso(ts: _dt.datetime) -> str:
+    return ts.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str | None) -> _dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.UTC)
+    except ValueError:
+        try:
+            parsed = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.UTC)
+
+
+def new_rotation_id(now: _dt.datetime | None = None) -> str:
+    now = now or utcnow()
+    return f"{now.strftime('%Y%m%dt%H%M%Sz')}-{secrets.token_hex(3)}"
+
+
+def schedule_interval(schedule: str) -> _dt.timedelta:
+    try:
+        return SCHEDULES[schedule]
+    except KeyError:
+        raise RotationError(
+            f"rotation schedule {schedule!r} is not one of {', '.join(SCHEDULES)} "
+            f"(set the Secret label {SCHEDULE_LABEL} or the module option schedule)"
+        ) from None
+
+
+def is_due(schedule: str, last_rotated: _dt.datetime | None, now: _dt.datetime) -> tuple[bool, _dt.datetime | None]:
+    """Return (due, next_due). A key never rotated is due at once."""
+    interval = schedule_interval(schedule)
+    if last_rotated is None:
+        return True, None
+    next_due = last_rotated + interval
+    return now >= next_due, next_due
+
+
+def fingerprint(key: bytes, value: str | bytes | None) -> str | None:
+    """Keyed fingerprint (HMAC-SHA256, 128 bits shown): safe for low-entropy values."""
+    if value is None or key is None:
+        return None
+    data = value.encode() if isinstance(value, str) else value
+    return "hmac-sha256:" + hmac.new(key, data, hashlib.sha256).hexdigest()[:32]
+
+
+def generate_password(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def b64(value: str | bytes) -> str:
+    data = value.encode() if isinstance(value, str) else value
+    return base64.b64encode(data).decode()
+
+
+def unb64(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return base64.b64decode(value).decode()
+
+
+def redact(text: str, values) -> str:
+    """Replace every known secret value (plain and base64) in text by ********."""
+    out = str(text)
+    for value in values:
+        if not value:
+            continue
+        for form in {value, b64(value)}:
+            if len(form) >= 4:
+                out = out.replace(form, "********")
+    return out
+
+
+_ANNOTATION_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+
+
+def annotation_names(slot: str) -> tuple[str, str]:
+    """(state annotation, last-rotated annotation) for one rotated slot."""
+    if not _ANNOTATION_NAME.match(slot) or len(slot) + len(".last-rotated") > 63:
+        raise RotationError(f"key {slot!r} cannot name an annotation: use letters, digits, '-', '_' or '.'")
+    return ANNOTATION_PREFIX + slot, ANNOTATION_PREFIX + slot + ".last-rotated"
+
+
+def fault_hook(phase: str, recorded: bool = True) -> None:
+    """Test hook: simulate the run being killed at a phase boundary.
+
+    With AGENTIC_ROTATION_FAULT_AFTER_PHASE=<phase> the process is killed (SIGKILL) right
+    after <phase> is recorded on the Secret; with <phase>! it is killed after the phase's
+    action but before it is recorded. Unset (always, outside tests) it does nothing.
+    """
+    wanted = os.environ.get(FAULT_ENV)
+    if not wanted:
+        return
+    if wanted == (phase if recorded else phase + "!"):
+        os.kill(os.getpid(), signal.SIGKILL)
