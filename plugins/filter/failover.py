@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-
 from ansible_collections.agentic.platform.plugins.module_utils.failover import (
     FailoverError,
     failover_peers,

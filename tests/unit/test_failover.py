@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
-
 from ansible_collections.agentic.platform.plugins.filter.failover import FilterModule
 from ansible_collections.agentic.platform.plugins.module_utils.failover import (
     FailoverError,
@@ -87,7 +86,8 @@ def test_region_not_in_list():
 
 def test_filters():
     filters = FilterModule().filters()
-    assert filters["failover_rules"]("eu-west", REGIONS, {}, TOPOLOGY) == [{"from": "eu-west-1", "to": "ap-northeast-1"}]
+    rules = filters["failover_rules"]("eu-west", REGIONS, {}, TOPOLOGY)
+    assert rules == [{"from": "eu-west-1", "to": "ap-northeast-1"}]
     assert filters["failover_error"]("eu-west", REGIONS, {}, TOPOLOGY) == ""
     assert "not one of agentic_regions" in filters["failover_error"]("eu-west", REGIONS, {"eu-west": "x"}, TOPOLOGY)
     with pytest.raises(AnsibleFilterError, match="mesh_failover"):
