@@ -14,7 +14,7 @@ cluster-up: setup
 	$(VENV)/python -m localcluster up $(REGION)
 
 cluster-down:
-	$(VENV)/python -m localcluster down local us-east eu-west ap-northeast
+	$(VENV)/python -m localcluster down local us-east eu-west ap-northeast molecule bench selftest
 
 cluster-status:
 	$(VENV)/python -m localcluster status $(REGION)
