@@ -125,7 +125,7 @@ class HealthChecker:
             if task is not None and task.cancelling():
                 raise  # the probe itself is being cancelled: let it go
             result["error"] = "check was cancelled"
-        except (Exception, SystemExit) as exc:  # a check must never take the health system down
+        except Exception as exc:  # a check must never take the health system down
             result["error"] = f"{type(exc).__name__}: {exc}"
         if result["status"] == "fail":
             logger.warning("health check %s failed: %s", check.name, result["error"])
@@ -137,10 +137,31 @@ class HealthChecker:
 
     @staticmethod
     async def _call(func: CheckFunc) -> Any:
+        # SystemExit is converted where it is raised: asyncio re-raises it out of the event
+        # loop if a task or a thread's future ends with it, and a check must not stop the agent.
+        def guarded() -> Any:
+            try:
+                return func()
+            except SystemExit as exc:
+                raise CheckExitedError(exc) from None
+
         if inspect.iscoroutinefunction(func):
-            return await func()
+            try:
+                return await func()
+            except SystemExit as exc:
+                raise CheckExitedError(exc) from None
         # A plain function runs in a thread; if it returns an awaitable, await that too.
-        value = await asyncio.to_thread(func)
+        value = await asyncio.to_thread(guarded)
         if inspect.isawaitable(value):
-            value = await value
+            try:
+                value = await value
+            except SystemExit as exc:
+                raise CheckExitedError(exc) from None
         return value
+
+
+class CheckExitedError(Exception):
+    """A check called sys.exit(); reported as a failure instead of stopping the process."""
+
+    def __init__(self, exc: SystemExit):
+        super().__init__(f"SystemExit({exc.code!r})")

@@ -1,0 +1,118 @@
+"""The metric names the alert rules and the dashboard read are exactly the ones the agent
+runtime exports (and the few standard cAdvisor / kube-state-metrics / Prometheus ones)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+from agentic_runtime.metrics import MCP_TOOL_BUCKETS, AgentMetrics
+
+from tests.monitoring_support import DASHBOARD, ROOT, promql_metric_names, render
+
+# Series from other exporters the rules rely on, each with where it comes from.
+EXTERNAL = {
+    "up": "Prometheus (scrape health)",
+    "container_memory_working_set_bytes": "cAdvisor (kubelet)",
+    "container_cpu_cfs_throttled_periods_total": "cAdvisor (kubelet)",
+    "container_cpu_cfs_periods_total": "cAdvisor (kubelet)",
+    "kube_pod_container_resource_limits": "kube-state-metrics",
+    "kube_horizontalpodautoscaler_status_current_replicas": "kube-state-metrics",
+    "kube_horizontalpodautoscaler_spec_max_replicas": "kube-state-metrics",
+    "kube_statefulset_status_replicas_ready": "kube-state-metrics",
+}
+# Labels every scraped agent series carries from its target, not from the library.
+TARGET_LABELS = {"namespace", "job", "pod", "instance", "service", "endpoint", "container"}
+
+
+@pytest.fixture(scope="module")
+def rule_exprs(tmp_path_factory) -> list[str]:
+    out = render(tmp_path_factory.mktemp("names"))
+    rules = yaml.safe_load((out / "agent-rules.yml").read_text())
+    return [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+
+
+@pytest.fixture(scope="module")
+def dashboard_exprs() -> list[str]:
+    dash = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for panel in dash["panels"] for t in panel["targets"]]
+    exprs += [v["query"]["query"].removeprefix("label_values(").rsplit(",", 1)[0]
+              for v in dash["templating"]["list"] if v["type"] == "query"]
+    return exprs
+
+
+@pytest.fixture(scope="module")
+def library() -> AgentMetrics:
+    return AgentMetrics()
+
+
+def _library_labels(library: AgentMetrics) -> dict[str, set[str]]:
+    """Series name -> label names, from the registry's own metric objects."""
+    labels: dict[str, set[str]] = {}
+    for metric in vars(library).values():
+        names = getattr(metric, "_labelnames", None)
+        if names is None or not hasattr(metric, "_name"):
+            continue
+        for series in library.exported_names():
+            if series == metric._name or series.startswith(metric._name + "_"):
+                extra = {"le"} if series.endswith("_bucket") else set()
+                labels.setdefault(series, set()).update(names, extra)
+    return labels
+
+
+def test_extractor_finds_names_and_ignores_functions_labels_and_keywords():
+    expr = ('sum by (namespace, job) (rate(agent_x_total{status=~"failed|timeout", a="b{c}"}[5m])) '
+            '/ on (pod) group_left(node) max without (le) (kube_y) > 0.1 and absent(up{job="j"} == 1) '
+            'or histogram_quantile(0.95, rate(z_bucket[$__rate_interval])) offset 5m')
+    assert promql_metric_names(expr) == {"agent_x_total", "kube_y", "up", "z_bucket"}
+
+
+def test_rules_read_only_names_the_library_or_known_exporters_export(rule_exprs, library):
+    used = set().union(*(promql_metric_names(e) for e in rule_exprs))
+    agent_side = {n for n in used if n not in EXTERNAL}
+    assert agent_side, "the rules read no agent metric at all"
+    missing = agent_side - library.exported_names()
+    assert not missing, f"rules read names the agent runtime does not export: {sorted(missing)}"
+    # and every external name is actually used (the list above holds no stale entries)
+    assert set(EXTERNAL) <= used, f"unused external names: {set(EXTERNAL) - used}"
+
+
+def test_dashboard_reads_only_exported_names(dashboard_exprs, library):
+    used = set().union(*(promql_metric_names(e) for e in dashboard_exprs))
+    missing = used - library.exported_names()
+    assert not missing, f"dashboard reads names the agent runtime does not export: {sorted(missing)}"
+    assert "agent_active_workflows" in used
+
+
+def test_label_names_used_on_agent_metrics_exist(rule_exprs, dashboard_exprs, library):
+    labels = _library_labels(library)
+    for expr in rule_exprs + dashboard_exprs:
+        for name, matchers in re.findall(r"\b(agent_[a-z0-9_]+)\{([^}]*)\}", expr):
+            used = set(re.findall(r"([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)", matchers))
+            unknown = used - labels.get(name, set()) - TARGET_LABELS
+            assert not unknown, f"{name} has no label(s) {unknown} (in: {expr})"
+        grouped = re.findall(r"\bby\s*\(([^)]*)\)\s*\(\s*(?:(?:rate|increase)\(\s*)?(agent_[a-z0-9_]+)", expr)
+        for grouping, name in grouped:
+            used = {label.strip() for label in grouping.split(",") if label.strip()}
+            unknown = used - labels.get(name, set()) - TARGET_LABELS
+            assert not unknown, f"{name} has no label(s) {unknown} to group by (in: {expr})"
+    # the labels the rules group MCP latency by exist on the histogram
+    assert {"server", "tool", "le"} <= labels["agent_mcp_tool_duration_seconds_bucket"]
+    assert {"workflow_type", "status"} <= labels["agent_workflow_executions_total"]
+
+
+def test_hpa_metric_name_is_the_one_the_autoscaler_reads(library):
+    # The HPA of the autoscaling role reads the pods metric agent_active_workflows.
+    assert "agent_active_workflows" in library.exported_names()
+
+
+def test_mcp_latency_threshold_is_measurable_with_the_library_buckets():
+    defaults = yaml.safe_load((ROOT / "roles/monitoring/defaults/main.yml").read_text())
+    default = defaults["monitoring_mcp_latency_seconds"]
+    largest_finite = max(b for b in MCP_TOOL_BUCKETS if b != float("inf"))
+    assert default < largest_finite
+    # the role refuses a threshold at or past the largest bucket: the bound it checks is this one
+    validate = (ROOT / "roles/monitoring/tasks/validate.yml").read_text()
+    assert f"monitoring_mcp_latency_seconds | float < {largest_finite:g}" in validate
