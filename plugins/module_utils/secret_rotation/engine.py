@@ -212,6 +212,8 @@ class Rotation:
             error = RotationError(f"{type(exc).__name__}: {redact(str(exc), self.values)}")
             outcome = "failed"
         after = self._summary()
+        if opts.check_mode:  # report what a real run would change; nothing was written
+            self.changed = bool(result.get("would_rotate"))
         result.update(changed=self.changed, outcome=outcome, phases=self.phases, warnings=self.warnings,
                       phase=after["phase"], version_before=before["version"], version_after=after["version"],
                       rotation_id=after["rotation_id"], fingerprint_before=before["fingerprint"],

@@ -10,6 +10,8 @@ from .common import RotationError, redact
 
 try:
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 except ImportError:  # pragma: no cover - reported by the module as a missing requirement
     redis = None
 
@@ -39,7 +41,9 @@ class RedisAcl:
     def _connect(self, username: str, password: str | None):
         kwargs = {"host": self.ep.host, "port": self.ep.port, "username": username, "password": password,
                   "socket_timeout": self.ep.timeout, "socket_connect_timeout": self.ep.timeout,
-                  "retry_on_timeout": False}
+                  "retry_on_timeout": False,
+                  # a refused password must be reported at once, not retried with backoff
+                  "retry": Retry(NoBackoff(), 0)}
         if self.ep.tls:
             kwargs.update(ssl=True, ssl_ca_certs=self.ep.ca_cert,
                           ssl_cert_reqs="required" if self.ep.tls_verify else "none")
