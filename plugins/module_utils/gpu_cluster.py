@@ -42,17 +42,23 @@ class KubeApi:
 
     def call(self, method: str, path: str, query: dict | None = None, body: dict | None = None) -> dict:
         self.requests += 1
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        params = list((query or {}).items())
         try:
-            resp = self.api_client.call_api(
-                path, method, query_params=list((query or {}).items()),
-                header_params={"Accept": "application/json", "Content-Type": "application/json"},
-                body=body, auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True)
+            if hasattr(self.api_client, "param_serialize"):  # kubernetes client >= 32 (new generator)
+                request = self.api_client.param_serialize(method, path, query_params=params, header_params=headers,
+                                                          body=body, auth_settings=["BearerToken"])
+                resp = self.api_client.call_api(*request)
+                data, status = resp.read(), resp.status
+            else:
+                resp = self.api_client.call_api(
+                    path, method, query_params=params, header_params=headers, body=body,
+                    auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True)
+                data, status = resp.data, resp.status
         except Exception as exc:  # kubernetes.client.ApiException, without importing it here
             if getattr(exc, "status", None) is None:
                 raise
             raise ApiError(exc.status, getattr(exc, "reason", ""), str(getattr(exc, "body", "") or "")) from exc
-        data = resp.data
-        status = getattr(resp, "status", 200)
         if status >= 400:
             raise ApiError(status, getattr(resp, "reason", ""), data.decode("utf-8", "replace"))
         return json.loads(data) if data else {}
