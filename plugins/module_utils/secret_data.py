@@ -36,14 +36,14 @@ def plan(groups: dict, given: dict, existing: dict, sealed_keys: list | None = N
 
 def assemble(groups: dict, given: dict, existing: dict, generated: dict, sealed_keys: list | None = None,
              provided_keys: list | None = None) -> dict:
-    """{'data': key -> value to write, 'kept': keys left as they are sealed}.
+    """{'data': key -> value to write, 'kept': keys left as they are sealed, 'generated': keys made now}.
 
     Issued keys (provided_keys) always come from the inventory; a makeable group comes from
     the inventory when given, else from the cluster, else stays sealed, else is generated.
     """
     sealed_keys = list(sealed_keys or [])
     data = {key: given[key] for key in (provided_keys or [])}
-    kept = []
+    kept, made = [], []
     for keys in groups.values():
         source = _source(keys, given, existing, sealed_keys)
         for key in keys:
@@ -57,4 +57,5 @@ def assemble(groups: dict, given: dict, existing: dict, generated: dict, sealed_
                 if key not in generated:
                     raise ValueError(f"no generated value for {key}")
                 data[key] = generated[key]
-    return {"data": data, "kept": sorted(kept)}
+                made.append(key)
+    return {"data": data, "kept": sorted(kept), "generated": sorted(made)}

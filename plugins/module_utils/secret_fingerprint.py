@@ -43,7 +43,7 @@ def sealed_fingerprint(data: dict, salt: bytes | None = None) -> str:
     """'scrypt$<salt>$<digest>' (base64) of the canonical data, with a fresh salt unless given."""
     salt = os.urandom(16) if salt is None else salt
     digest = hashlib.scrypt(canonical(data), salt=salt, maxmem=64 * 1024 * 1024, **_SCRYPT)
-    return "scrypt${}${}".format(base64.b64encode(salt).decode(), base64.b64encode(digest).decode())
+    return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def sealed_fingerprint_matches(data: dict, stored: str | None) -> bool:
