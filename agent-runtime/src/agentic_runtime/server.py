@@ -243,7 +243,9 @@ class AgentServer:
 
     async def _serve_metrics(self, request: Request) -> Response:
         encoder, content_type = choose_encoder(request.headers.get("accept", ""))
-        body = encoder(self.metrics.registry)
+        # Encoding a large registry takes milliseconds of CPU: do it in a worker thread so the
+        # event loop keeps answering the kubelet's probes during a scrape.
+        body = await asyncio.to_thread(encoder, self.metrics.registry)
         headers = {}
         if gzip_accepted(request.headers.get("accept-encoding", "")) and len(body) > 1024:
             body = gzip.compress(body, compresslevel=1)

@@ -1,0 +1,207 @@
+"""Throughput and tail latency of the agent runtime's /metrics and /health under wrk.
+
+    .venv/bin/python benchmarks/bench_runtime_http.py [--duration 5] [--threads 2] [--connections 32]
+
+In the same run, on loopback, each server in its own process with the same populated registry
+(5 workflow types, 3 MCP servers x 5 tools, HTTP routes: a realistic agent's series count):
+  runtime  /metrics   agentic_runtime.AgentServer (asyncio, keep-alive), metrics port
+  baseline /metrics   prometheus_client.start_http_server serving the same registry
+  runtime  /health    AgentServer's liveness probe running the same HealthChecker
+  baseline /health    the stdlib threaded WSGI server prometheus_client builds on, running the
+                      same HealthChecker per request
+Prints requests/s, p50 and p99 latency from wrk, and the ratios runtime/baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- the servers (run as `bench_runtime_http.py serve ...` in a child process) ---------------
+
+def populated():
+    from agentic_runtime import AgentMetrics, HealthChecker
+
+    workflow_types = ["research", "summarize", "plan", "code", "review"]
+    servers = {"web": ["search", "fetch", "crawl", "screenshot", "extract"],
+               "fs": ["read", "write", "list", "stat", "delete"],
+               "db": ["query", "insert", "update", "schema", "explain"]}
+    metrics = AgentMetrics("mcp-agent", "0.1.0", "production", workflow_types=workflow_types,
+                           routes=["/health", "/ready", "/startup", "/api/v1/workflows", "/metrics"])
+    for i, wt in enumerate(workflow_types):
+        for status in ("completed", "failed", "timeout"):
+            metrics.record_workflow_execution(wt, status, 0.5 * (i + 1))
+    for server, tools in servers.items():
+        for tool in tools:
+            for status in ("success", "error"):
+                metrics.record_mcp_tool_call(server, tool, status, 1.5)
+    for route in ("/health", "/ready", "/api/v1/workflows"):
+        metrics.record_request("GET", route, 200, 0.002)
+    for kind in ("sent", "received"):
+        metrics.record_a2a_message(kind, "task_request")
+    metrics.record_error("TimeoutError", "mcp")
+    health = HealthChecker(default_timeout=2.0, metrics=metrics)
+
+    async def event_loop() -> bool:
+        await asyncio.sleep(0)
+        return True
+
+    health.register_liveness_check("event_loop", event_loop)
+    health.register_liveness_check("config_loaded", lambda: True)
+    return metrics, health
+
+
+def serve(mode: str, port: int) -> None:
+    from prometheus_client import disable_created_metrics
+
+    disable_created_metrics()
+    metrics, health = populated()
+    if mode == "runtime-metrics" or mode == "runtime-health":
+        from agentic_runtime import AgentServer
+
+        async def main() -> None:
+            server = AgentServer(metrics, health, host="127.0.0.1", api_port=port, metrics_port=0)
+            if mode == "runtime-metrics":
+                server = AgentServer(metrics, health, host="127.0.0.1", api_port=0, metrics_port=port)
+            await server.start()
+            print("ready", flush=True)
+            await asyncio.Event().wait()
+
+        asyncio.run(main())
+    elif mode == "baseline-metrics":
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
+        print("ready", flush=True)
+        while True:
+            time.sleep(3600)
+    elif mode == "baseline-health":
+        from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+        from prometheus_client.exposition import ThreadingWSGIServer
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        def app(environ, start_response):
+            report = asyncio.run(health.run("liveness"))
+            status = "200 OK" if report["status"] == "healthy" else "503 Service Unavailable"
+            body = json.dumps(report, separators=(",", ":")).encode()
+            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+
+        httpd = make_server("127.0.0.1", port, app, ThreadingWSGIServer, handler_class=Quiet)
+        print("ready", flush=True)
+        httpd.serve_forever()
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+
+
+# --- the harness ---------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(mode: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "serve", mode, str(port)], stdout=subprocess.PIPE, text=True)
+    if proc.stdout.readline().strip() != "ready":
+        proc.kill()
+        raise RuntimeError(f"{mode} server did not start")
+    return proc, port
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(url: str, duration: int, threads: int, connections: int) -> dict:
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "requests": requests, "p50": p50, "p99": p99, "non2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": socket_errors.group(1) if socket_errors else ""}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(mode: str, path: str, args) -> dict:
+    proc, port = start(mode)
+    try:
+        url = f"http://127.0.0.1:{port}{path}"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            size = len(resp.read())
+        wrk(url, 1, args.threads, args.connections)  # warm-up
+        cpu_before = cpu_seconds(proc.pid)
+        result = wrk(url, args.duration, args.threads, args.connections)
+        result["cpu_ms"] = (cpu_seconds(proc.pid) - cpu_before) * 1000 / max(result["requests"], 1)
+        result["bytes"] = size
+        return result
+    finally:
+        proc.terminate()  # by PID
+        proc.wait(10)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds of load per measurement")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+
+    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s on loopback, one server process each")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs "
+          "(the server, wrk and everything else share them; CPU ms/req is the server's own CPU time per request)")
+    print(f"{'endpoint':<10} {'server':<47} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>10} "
+          f"{'bytes':>7}  errors")
+    rows = {}
+    for endpoint, path, ours, base in (("/metrics", "/metrics", "runtime-metrics", "baseline-metrics"),
+                                       ("/health", "/health", "runtime-health", "baseline-health")):
+        for label, mode in (("agentic_runtime AgentServer", ours),
+                            ("baseline: prometheus_client start_http_server" if endpoint == "/metrics"
+                             else "baseline: stdlib threaded WSGI server", base)):
+            r = measure(mode, path, args)
+            rows[(endpoint, mode)] = r
+            errors = f"non-2xx {r['non2xx']}" if r["non2xx"] else ""
+            errors += f" socket {r['socket_errors']}" if r["socket_errors"] else ""
+            print(f"{endpoint:<10} {label:<47} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+                  f"{r['cpu_ms']:>10.3f} {r['bytes']:>7}  {errors.strip()}")
+    print()
+    for endpoint, ours, base in (("/metrics", "runtime-metrics", "baseline-metrics"),
+                                 ("/health", "runtime-health", "baseline-health")):
+        o, b = rows[(endpoint, ours)], rows[(endpoint, base)]
+        print(f"{endpoint:<10} runtime/baseline: throughput {o['rps'] / b['rps']:.2f}x, "
+              f"p99 latency {o['p99'] / b['p99']:.2f}x, CPU per request {o['cpu_ms'] / b['cpu_ms']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
