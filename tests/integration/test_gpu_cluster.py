@@ -1,0 +1,258 @@
+"""Cluster-mode GPU readiness and the gpu_nodes role on kwok GPU nodes of the real local cluster.
+
+The tests create their own fake GPU nodes under a pool label of their own
+(node-pool=t-<random>), one group per case (label case=...), and delete them afterwards.
+kwok keeps nodes with the annotation kwok.x-k8s.io/node=fake Ready; the NotReady node has no
+such annotation and its Ready=False is written through the status subresource.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+import yaml
+from ansible_collections.agentic.platform.plugins.module_utils import gpu_cluster
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import failure_message
+from kubernetes import config as kube_config
+from site_support import run_site
+
+pytestmark = pytest.mark.cluster
+
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+GATE = "Gate - wait until every GPU pool is really ready"
+POOL_LABELS = {"nvidia.com/gpu.present": "true", "workload": "ai-agents"}
+
+
+def gpu_node(name: str, pool: str, case: str, *, gpus: int = 8, allocatable: int | None = None,
+             labels: dict | None = None, kwok: bool = True) -> dict:
+    capacity = {"cpu": "96", "memory": "1024Gi", "pods": "110", "nvidia.com/gpu": str(gpus)}
+    alloc = {**capacity, "nvidia.com/gpu": str(gpus if allocatable is None else allocatable)}
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name,
+                     "labels": {"node-pool": pool, "case": case, "type": "kwok", "kubernetes.io/hostname": name,
+                                **(POOL_LABELS if labels is None else labels)},
+                     "annotations": {"kwok.x-k8s.io/node": "fake"} if kwok else {}},
+        "spec": {"taints": [GPU_TAINT]},
+        "status": {"capacity": capacity, "allocatable": alloc},
+    }
+
+
+@pytest.fixture(scope="module")
+def pool(kubectl):
+    """Fake GPU nodes of a pool of this module: healthy x2, allocatable < capacity, NotReady,
+    missing a label, and a CPU node of the same pool (no nvidia.com/gpu.present)."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    nodes = [
+        gpu_node(f"{name}-healthy-0", name, "healthy"),
+        gpu_node(f"{name}-healthy-1", name, "healthy"),
+        gpu_node(f"{name}-alloc-0", name, "alloc", allocatable=7),
+        gpu_node(f"{name}-notready-0", name, "notready", kwok=False),
+        gpu_node(f"{name}-nolabel-0", name, "nolabel", labels={"nvidia.com/gpu.present": "true"}),
+        gpu_node(f"{name}-cpu-0", name, "cpu", gpus=0, labels={"workload": "general"}),
+    ]
+    del nodes[-1]["status"]["capacity"]["nvidia.com/gpu"], nodes[-1]["status"]["allocatable"]["nvidia.com/gpu"]
+    nodes[-1]["spec"]["taints"] = []
+    try:
+        kubectl.apply({"apiVersion": "v1", "kind": "List", "items": nodes})
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        kubectl.run("patch", "node", f"{name}-notready-0", "--subresource=status", "--type=merge", "-p", json.dumps(
+            {"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "KubeletNotReady",
+                                        "message": "container runtime network not ready", "lastHeartbeatTime": now,
+                                        "lastTransitionTime": now}]}}))
+        yield name
+    finally:
+        kubectl.run("delete", "node", "-l", f"node-pool={name}", "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def api(kubectl) -> gpu_cluster.KubeApi:
+    return gpu_cluster.KubeApi(kube_config.new_client_from_config(config_file=kubectl.kubeconfig))
+
+
+def spec(pool: str, case: str, **extra) -> dict:
+    return {"selector": f"node-pool={pool},case={case}", "expected_nodes": 1, "gpus_per_node": 8,
+            "labels": POOL_LABELS, "taints": [GPU_TAINT], **extra}
+
+
+@pytest.fixture(scope="module")
+def kwok_ready(api, pool):
+    """kwok marks new nodes Ready within seconds: wait for every kwok node of the pool."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        res = gpu_cluster.evaluate(api, {"selector": f"node-pool={pool},case!=notready"})
+        if res["node_count"] == 5 and all(n["checks"]["ready"]["status"] == "pass" for n in res["nodes"].values()):
+            return pool
+        time.sleep(0.5)
+    raise AssertionError(f"kwok did not make the pool's nodes Ready: {res['failures']}")
+
+
+def wait_ready(api, s: dict) -> dict:
+    return gpu_cluster.readiness(api, s, wait=False)
+
+
+def test_healthy_pool_passes_with_one_list_call(api, kwok_ready):
+    pool = kwok_ready
+    res = wait_ready(api, spec(pool, "healthy", expected_nodes=2))
+    assert res["ready"], res["failures"]
+    assert res["node_count"] == 2
+    assert sorted(res["nodes"]) == [f"{pool}-healthy-0", f"{pool}-healthy-1"]
+    for node in res["nodes"].values():
+        assert {c["status"] for c in node["checks"].values()} == {"pass"}
+    once = gpu_cluster.evaluate(api, spec(pool, "healthy", expected_nodes=2))
+    assert once["requests"] == 1  # one list of the pool's nodes, nothing per node
+
+
+def test_allocatable_below_capacity_fails_naming_node_and_check(api, kwok_ready):
+    pool = kwok_ready
+    res = wait_ready(api, spec(pool, "alloc"))
+    assert not res["ready"]
+    msg = failure_message("GPU pool not ready", res)
+    assert f"node {pool}-alloc-0: gpu_capacity: allocatable nvidia.com/gpu 7 < capacity 8" in msg
+    assert res["nodes"][f"{pool}-alloc-0"]["checks"]["ready"]["status"] == "pass"
+
+
+def test_not_ready_node_fails(api, kwok_ready):
+    pool = kwok_ready
+    res = gpu_cluster.evaluate(api, spec(pool, "notready"))
+    assert not res["ready"]
+    assert any(f.startswith(f"node {pool}-notready-0: ready: Ready=") for f in res["failures"]), res["failures"]
+    assert res["nodes"][f"{pool}-notready-0"]["checks"]["ready"]["status"] == "fail"
+
+
+def test_missing_label_fails(api, kwok_ready):
+    pool = kwok_ready
+    res = wait_ready(api, spec(pool, "nolabel"))
+    assert not res["ready"]
+    assert f"node {pool}-nolabel-0: labels: missing label workload=ai-agents" in res["failures"]
+
+
+def test_pool_smaller_than_expected_fails(api, kwok_ready):
+    pool = kwok_ready
+    res = wait_ready(api, spec(pool, "healthy", expected_nodes=3))
+    assert not res["ready"]
+    assert res["failures"] == [
+        f"pool: pool_size: 2 node(s) match selector 'node-pool={pool},case=healthy', expected at least 3"]
+
+
+def test_empty_pool_fails(api, kwok_ready):
+    pool = kwok_ready
+    res = gpu_cluster.evaluate(api, spec(pool, "nothing-here"))
+    assert res["failures"] == [f"pool: pool_size: no node matches selector 'node-pool={pool},case=nothing-here'"]
+
+
+def test_missing_device_plugin_fails_per_node(api, kwok_ready, namespace):
+    pool = kwok_ready
+    res = wait_ready(api, spec(pool, "healthy", device_plugin={
+        "namespace": namespace, "selector": "app.kubernetes.io/name=nvidia-device-plugin"}))
+    assert not res["ready"]
+    assert f"node {pool}-healthy-0: device_plugin: no device-plugin pod on this node" in res["failures"]
+    assert res["requests"] >= 2
+
+
+def test_smoke_job_requesting_one_gpu_completes_and_is_deleted(api, kwok_ready, namespace, kubectl):
+    pool = kwok_ready
+    res = gpu_cluster.readiness(api, spec(pool, "healthy"), smoke={
+        "namespace": namespace, "image": "nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04",
+        "command": ["nvidia-smi", "-L"], "timeout": 90, "interval": 1}, wait=True, timeout=90, interval=1)
+    smoke = res["pool"]["checks"]["smoke"]
+    assert smoke["status"] == "pass", smoke
+    assert smoke["observed"]["nodes"][0].startswith(f"{pool}-healthy-")
+    job = kubectl.run("-n", namespace, "get", "job", smoke["observed"]["job"], check=False)
+    assert job.returncode != 0 and "NotFound" in job.stderr
+
+
+def test_smoke_job_is_not_created_in_check_mode(api, kwok_ready, namespace, kubectl):
+    pool = kwok_ready
+    res = gpu_cluster.readiness(api, spec(pool, "healthy"), smoke={
+        "namespace": namespace, "image": "x", "command": ["true"], "timeout": 30}, wait=True, timeout=60,
+        interval=1, check_mode=True)
+    assert res["pool"]["checks"]["smoke"]["status"] == "no_evidence"
+    assert kubectl.json("-n", namespace, "get", "jobs")["items"] == []
+
+
+ROLE_PLAY = """
+- name: gpu_nodes on a test pool
+  hosts: agentic_regions
+  gather_facts: false
+  module_defaults:
+    group/kubernetes.core.k8s:
+      kubeconfig: "{{ agentic_kubeconfig }}"
+      context: "{{ agentic_context | default(omit, true) }}"
+    group/agentic.platform.platform:
+      kubeconfig: "{{ agentic_kubeconfig }}"
+      context: "{{ agentic_context | default(omit, true) }}"
+  roles:
+    - role: agentic.platform.common
+    - role: agentic.platform.gpu_nodes
+"""
+
+
+def test_role_device_plugin_lands_only_on_gpu_nodes_and_gate_passes(kwok_ready, namespace, kubectl, tmp_path):
+    pool = kwok_ready
+    play = tmp_path / "play.yml"
+    play.write_text(ROLE_PLAY)
+    pools = [{"name": "test", "selector": {"node-pool": pool, "case": "healthy"}, "nodes": 2, "gpus_per_node": 8,
+              "labels": {"workload": "ai-agents", "gpu-test": "yes"}, "taints": [GPU_TAINT]}]
+    extra = {"gpu_nodes_pools": pools, "gpu_nodes_device_plugin_namespace": namespace,
+             "gpu_nodes_gate_timeout": 90, "gpu_nodes_gate_interval": 1}
+    vars_file = tmp_path / "vars.yml"
+    vars_file.write_text(yaml.safe_dump(extra))
+    run = run_site(None, "-e", f"@{vars_file}", playbook=play)
+    assert run.rc == 0, run.output[-4000:]
+    gate = next(r for name, r in run.task_results().items() if name.endswith(GATE))
+    result = gate["results"][0]
+    assert result["ready"] is True and result["node_count"] == 2
+    assert {c["device_plugin"]["status"] for c in (n["checks"] for n in result["nodes"].values())} == {"pass"}
+
+    # the role labelled the pool's nodes
+    node = kubectl.json("get", "node", f"{pool}-healthy-0")
+    assert node["metadata"]["labels"]["gpu-test"] == "yes"
+    assert node["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "agentic.platform"
+
+    # the DaemonSet's pods: only on nodes with nvidia.com/gpu.present=true, Ready on the kwok ones
+    pods = kubectl.json("-n", namespace, "get", "pods", "-l", "app.kubernetes.io/name=nvidia-device-plugin")["items"]
+    nodes = {n["metadata"]["name"]: n for n in kubectl.json("get", "nodes")["items"]}
+    on = {p["spec"].get("nodeName") or p["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchFields"][0]["values"][0]
+        for p in pods}
+    gpu_nodes = {n for n, obj in nodes.items() if obj["metadata"]["labels"].get("nvidia.com/gpu.present") == "true"}
+    assert on <= gpu_nodes
+    assert f"{pool}-cpu-0" not in on and "cpu-0" not in on
+    assert {f"{pool}-healthy-0", f"{pool}-healthy-1", "gpu-0", "gpu-1"} <= on
+    ready_on = {p["spec"]["nodeName"] for p in pods if gpu_cluster.pod_ready(p)}
+    assert {f"{pool}-healthy-0", f"{pool}-healthy-1"} <= ready_on
+    ds = kubectl.json("-n", namespace, "get", "daemonset", "nvidia-device-plugin")
+    assert ds["spec"]["template"]["spec"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+
+    again = run_site(None, "-e", f"@{vars_file}", playbook=play)
+    assert again.rc == 0 and again.stats()["changed"] == 0, again.changed_tasks()
+
+
+def test_site_stops_before_the_namespace_step_when_the_gate_fails(kubectl):
+    """site.yml on the local region with a pool that cannot be met: 3 nodes of node-pool=gpu."""
+    ns = f"gate-{uuid.uuid4().hex[:8]}"
+    pools = [{"name": "gpu", "selector": {"node-pool": "gpu"}, "nodes": 3, "gpus_per_node": 8,
+              "labels": {"workload": "ai-agents"}, "taints": [GPU_TAINT]}]
+    run = run_site(ns, "-e", json.dumps({"gpu_nodes_pools": pools, "gpu_nodes_gate_timeout": 4,
+                                         "gpu_nodes_gate_interval": 1}))
+    try:
+        assert run.rc != 0
+        results = run.task_results()
+        gate = next(r for name, r in results.items() if name.endswith(GATE))
+        assert gate.get("failed")
+        msg = gate["results"][0]["msg"]
+        assert "GPU pool 'node-pool=gpu' not ready: pool: pool_size: 2 node(s) match selector 'node-pool=gpu', " \
+               "expected at least 3" in msg
+        assert run.stats()["failures"] == 1
+        # the gate was the last task run: nothing of the namespace step (or any later one) ran
+        executed = [t["task"]["name"] for play in run.data["plays"] for t in play["tasks"]]
+        assert executed[-1].endswith(GATE), executed
+        assert "Apply the namespace, quota, limits, service accounts, RBAC and network policies" not in executed
+        assert kubectl.run("get", "namespace", ns, check=False).returncode != 0
+    finally:
+        kubectl.run("delete", "namespace", ns, "--wait=false", check=False)
+
