@@ -121,8 +121,8 @@ def test_full_redis_rotation_under_client_load(env):
     assert load.lost_writes(env.redis.admin()) == 0
     env.assert_completed(env.first_password)
     state = rotation_state(env.api, env.ns)
-    assert [p for p, _ in state["history"]] == ["staged", "acl-added", "secret-updated", "rolled", "drained",
-                                                "old-removed", "completed"]
+    assert [p for p, _ in state["history"]] == ["staged", "acl-adding", "acl-added", "secret-updated", "rolled",
+                                                "drained", "old-removed", "completed"]
     records = env.audit_records()
     assert records[-1]["outcome"] == "completed" and records[-1]["version_before"] == 1
     assert records[-1]["version_after"] == 2 and records[-1]["actor"]
@@ -130,7 +130,8 @@ def test_full_redis_rotation_under_client_load(env):
 
 # "<phase>" kills the module right after the phase is recorded on the Secret; "<phase>!" kills it
 # after the phase's action but before it is recorded.
-PHASES = ["staged", "acl-added!", "acl-added", "secret-updated", "rolled", "drained", "old-removed!", "old-removed"]
+PHASES = ["staged", "acl-adding", "acl-added!", "acl-added", "secret-updated", "rolled", "drained",
+          "old-removed!", "old-removed"]
 
 
 @pytest.mark.parametrize("fault", PHASES)
@@ -144,7 +145,7 @@ def test_killed_at_each_phase_then_rerun_is_consistent(env, fault):
     phase = rotation_state(env.api, env.ns)["phase"]
     expected = fault.rstrip("!")
     if fault.endswith("!"):  # the action ran, the phase before it is what the Secret says
-        expected = {"acl-added": "staged", "old-removed": "drained"}[expected]
+        expected = {"acl-added": "acl-adding", "old-removed": "drained"}[expected]
     assert phase == expected
     time.sleep(0.5)
     env.assert_consistent()

@@ -24,6 +24,9 @@ SCHEDULES = {
     "quarterly": _dt.timedelta(days=90),
 }
 
+# Values shorter than this are not searched for in messages (they would match ordinary words).
+MIN_SECRET_LEN = 8
+
 FAULT_ENV = "AGENTIC_ROTATION_FAULT_AFTER_PHASE"
 
 
@@ -108,10 +111,10 @@ def redact(text: str, values) -> str:
     """Replace every known secret value (plain and base64) in text by ********."""
     out = str(text)
     for value in values:
-        if not value:
+        if not value or len(value) < MIN_SECRET_LEN:
             continue
         for form in {value, b64(value)}:
-            if len(form) >= 4:
+            if len(form) >= MIN_SECRET_LEN:
                 out = out.replace(form, "********")
     return out
 

@@ -38,9 +38,11 @@ from .common import (
 from .redis_acl import RedisAcl, RedisEndpoint
 
 KINDS = ("redis", "jwt", "external")
-REDIS_PHASES = ("staged", "acl-added", "secret-updated", "rolled", "drained", "old-removed")
+REDIS_PHASES = ("staged", "acl-adding", "acl-added", "secret-updated", "rolled", "drained", "old-removed")
 JWT_PHASES = ("next-staged", "published", "promoting", "promoted", "dropping")
 EXTERNAL_PHASES = ("secret-updated",)
+# Secret data that is public by design (JWT public keys, key ids, the JWKS): not treated as values.
+PUBLIC_SUFFIXES = ("-public-key", "-kid", "jwks.json")
 DEFAULT_KEYS = {"redis": "redis-password", "jwt": "jwt", "external": None}
 
 
@@ -191,7 +193,7 @@ class Rotation:
         opts = self.opts
         self._remember(opts.new_value, opts.audit_key, opts.redis.admin_password if opts.redis else None)
         self.secret = self.kube.read_secret(opts.secret_name)
-        self._remember(*self.secret["data"].values())
+        self._remember(*(v for k, v in self.secret["data"].items() if not k.endswith(PUBLIC_SUFFIXES)))
         self.hmac_key = opts.audit_key.encode() if opts.audit_key else self.kube.audit_key(create=not opts.check_mode)
         if self.hmac_key:
             self._remember(self.hmac_key.decode())
@@ -307,17 +309,19 @@ class Rotation:
             result["would_resume_from"] = phase
             return "would-resume"
 
-        touched_redis = False
         while True:
             st = self.state
             phase = st["phase"]
             try:
                 if phase == "staged":
+                    self._check_fp("current", self._data(key), st.get("fp_before"))
+                    self._check_fp("pending", self._data(next_key), st.get("fp_after"))
+                    self._redis_acl().ping_admin()  # unreachable or bad admin: fail while undo is Redis-free
+                    # recorded BEFORE Redis is touched: a failure in "staged" is undone without Redis
+                    self._record("acl-adding")
+                elif phase == "acl-adding":
                     old, new = self._data(key), self._data(next_key)
-                    self._check_fp("current", old, st.get("fp_before"))
-                    self._check_fp("pending", new, st.get("fp_after"))
                     acl = self._redis_acl()
-                    touched_redis = True
                     acl.add_password(new)
                     fault_hook("acl-added", recorded=False)
                     if not (acl.authenticates(old) and acl.authenticates(new)):
@@ -368,20 +372,20 @@ class Rotation:
                     return phase
             except RotationError as exc:
                 exc.phase = exc.phase or phase
-                if phase in ("staged", "acl-added"):
-                    exc.left_state = self._redis_rollback(touched_redis, exc)
+                if phase in ("staged", "acl-adding", "acl-added"):
+                    exc.left_state = self._redis_rollback(exc)
                 else:
                     exc.left_state = "failed"
                     exc.args = (f"{exc.args[0]} [phase {phase}: the Secret holds the new password and Redis still "
                                 "accepts the old one; the next run completes the rotation]",)
                 raise
 
-    def _redis_rollback(self, touched_redis: bool, exc: RotationError) -> str:
+    def _redis_rollback(self, exc: RotationError) -> str:
         """Undo a rotation that failed before the Secret changed: Secret and Redis back to the old password only."""
         key = self.opts.key
         new = self._data(f"{key}-next")
         try:
-            if (touched_redis or self.state.get("phase") == "acl-added") and new:
+            if self.state.get("phase") in ("acl-adding", "acl-added") and new:
                 self._redis_acl().remove_password(new)
             st = self.state
             self._record("rolled-back", data={f"{key}-next": None}, state=st)
