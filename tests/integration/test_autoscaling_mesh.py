@@ -9,60 +9,11 @@ shared `monitoring` namespace of the local cluster is left alone.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from site_support import Run, run_site
+from scaling_mesh_support import ISTIO, changed_objects, converge, deployment, failure
 
 pytestmark = pytest.mark.cluster
-
-ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOK = ROOT / "tests" / "integration" / "playbooks" / "autoscaling_mesh.yml"
-ISTIO = {"VirtualService", "DestinationRule", "PeerAuthentication", "AuthorizationPolicy"}
-
-
-def deployment(name: str = "mcp-agent") -> dict:
-    labels = {"app.kubernetes.io/name": name}
-    return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
-        "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels},
-                              "spec": {"containers": [{"name": "agent", "image": "agent-registry/mcp-agent:v1.0.0",
-                                                       "resources": {"requests": {"cpu": "100m",
-                                                                                  "memory": "128Mi"}}}]}}},
-    }
-
-
-def converge(namespace: str, *args: str, extra: dict | None = None, record: Path | None = None) -> Run:
-    evars = {"agentic_namespace": namespace, "autoscaling_adapter_namespace": namespace, **(extra or {})}
-    return run_site(None, "-e", json.dumps(evars), *args, playbook=PLAYBOOK, record=record)
-
-
-def changed_objects(run: Run, host: str = "local") -> list[str]:
-    """Kind/name of every object a k8s task changed (or would change, in check mode)."""
-    out = []
-    for play in run.data["plays"]:
-        for task in play["tasks"]:
-            res = task["hosts"].get(host, {})
-            if res.get("action") != "kubernetes.core.k8s" or not res.get("changed"):
-                continue
-            inner = res.get("result") or {}
-            items = inner.get("results") if isinstance(inner, dict) and "results" in inner else [res]
-            for item in items:
-                if item.get("changed"):
-                    obj = item.get("result") or {}
-                    out.append(f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}")
-    return out
-
-
-def failure(run: Run, host: str = "local") -> tuple[str, str]:
-    for play in run.data["plays"]:
-        for task in play["tasks"]:
-            res = task["hosts"].get(host, {})
-            if res.get("failed"):
-                return task["task"]["name"], res.get("msg", "")
-    raise AssertionError(f"no failed task in {run.output[-2000:]}")
-
 
 @pytest.fixture
 def agent(kubectl, namespace):
