@@ -146,7 +146,8 @@ def test_workflow_failure_alert_fires_and_resolves(stack):
     alert = firing[0]
     assert alert["labels"]["severity"] == "critical"
     assert alert["labels"]["namespace"] == NAMESPACE and alert["labels"]["job"] == "mcp-agent"
-    assert 0.3 < float(alert["value"]) <= 0.6  # the failure ratio the driver produced
+    # the failure ratio, rising towards the driver's 50% as failures fill the window
+    assert 0.1 < float(alert["value"]) <= 0.6
     assert "failed or timed out" in alert["annotations"]["description"]
     assert fired_after >= FOR_S  # `for` held it pending first
 
