@@ -104,8 +104,8 @@ class Driver(threading.Thread):
                     resp.read()
             except OSError:
                 self.errors += 1  # a slow moment on a loaded machine: keep driving
-                continue
-            self.sent += 1
+            else:
+                self.sent += 1
             self.stopping.wait(self.interval)
 
 
