@@ -58,14 +58,14 @@ class Switch:
 def agent():
     metrics = AgentMetrics(workflow_types=["research"], routes=["/health", "/ready", "/startup",
                                                                 "/api/v1/workflows", "/metrics"])
-    health = HealthChecker(default_timeout=0.3, metrics=metrics)
+    health = HealthChecker(default_timeout=5, metrics=metrics)
     switch = Switch()
 
     async def loop_alive():
         return True
 
     health.register_liveness_check("event_loop", loop_alive)
-    health.register_readiness_check("redis", switch)
+    health.register_readiness_check("redis", switch, timeout=0.5)
     health.register_readiness_check("config_loaded", lambda: True)
     health.register_startup_check("initialized", lambda: True)
     server = AgentServer(metrics, health, host="127.0.0.1", api_port=0, metrics_port=0)
@@ -82,7 +82,7 @@ def test_ready_turns_503_on_failure_and_timeout_and_back(agent):
     assert status == 200 and json.loads(body)["status"] == "healthy"
 
     for mode, error in (("fail", "check returned False"), ("raise", "ConnectionError: redis unreachable"),
-                        ("hang", "timed out after 0.3s")):
+                        ("hang", "timed out after 0.5s")):
         agent.switch.mode = mode
         status, headers, body = agent.request("GET", "/ready")
         report = json.loads(body)
