@@ -259,22 +259,21 @@ def test_jwt_next_current_previous_with_overlap(jwt_env):
 
     first = env.secret()[0]
     old_kid = jwt_keys.kid_of(first["jwt-public-key"])
-    jwt_vars = {"rotation_jwt_enabled": True, "rotation_redis_enabled": False,
-                "rotation_jwt_max_token_lifetime": 4, "rotation_jwt_publish_lead": 3}
-    # run 1: the next key is published (JWKS + roll) but does not sign yet (lead time)
-    res = env.play(extra_vars={**jwt_vars, "rotation_force": True})
+    jwt_vars = {"rotation_jwt_enabled": True, "rotation_redis_enabled": False}
+    hour = {"rotation_jwt_max_token_lifetime": 3600, "rotation_jwt_publish_lead": 3600}
+    # run 1: the next key is published (JWKS + roll) but does not sign yet (publish lead not over)
+    res = env.play(extra_vars={**jwt_vars, **hour, "rotation_force": True})
     assert res.returncode == 0, res.stdout[-3000:]
     data, _ = env.secret()
     assert data["jwt-private-key"] == first["jwt-private-key"]
     next_kid = data["jwt-next-kid"]
     assert {k["kid"] for k in json.loads(data["jwt-jwks.json"])["keys"]} == {old_kid, next_kid}
     assert rotation_state(env.api, env.ns, "jwt")["phase"] == "published"
-    # run 2 (before the lead has passed): nothing changes
-    res = env.play(extra_vars=jwt_vars)
+    # run 2 (lead not over): nothing changes
+    res = env.play(extra_vars={**jwt_vars, **hour})
     assert res.returncode == 0 and recap(res.stdout)["changed"] == 0
-    time.sleep(3)
-    # run 3: promote: next becomes current, the old public key stays as previous
-    res = env.play(extra_vars=jwt_vars)
+    # run 3 (lead over): promote: next becomes current, the old public key stays as previous
+    res = env.play(extra_vars={**jwt_vars, **hour, "rotation_jwt_publish_lead": 0})
     assert res.returncode == 0 and recap(res.stdout)["changed"] == 1, res.stdout[-3000:]
     data, _ = env.secret()
     assert jwt_keys.kid_of(data["jwt-public-key"]) == next_kid == data["jwt-kid"]
@@ -282,18 +281,20 @@ def test_jwt_next_current_previous_with_overlap(jwt_env):
     assert data["jwt-previous-kid"] == old_kid and "jwt-next-private-key" not in data
     assert {k["kid"] for k in json.loads(data["jwt-jwks.json"])["keys"]} == {old_kid, next_kid}
     # run 4 (inside the token overlap): previous kept
-    res = env.play(extra_vars=jwt_vars)
+    res = env.play(extra_vars={**jwt_vars, **hour})
     assert res.returncode == 0 and recap(res.stdout)["changed"] == 0
     assert "jwt-previous-public-key" in env.secret()[0]
-    time.sleep(4)
-    res = env.play(extra_vars=jwt_vars)
+    # run 5 (tokens live at most 1 s, and more than that has passed since the switch): previous dropped
+    time.sleep(1.5)
+    short = {**jwt_vars, "rotation_jwt_max_token_lifetime": 1}
+    res = env.play(extra_vars=short)
     assert res.returncode == 0 and recap(res.stdout)["changed"] == 1
     data, _ = env.secret()
     assert "jwt-previous-public-key" not in data
     assert [k["kid"] for k in json.loads(data["jwt-jwks.json"])["keys"]] == [next_kid]
     history = [p for p, _ in rotation_state(env.api, env.ns, "jwt")["history"]]
     assert history.index("published") < history.index("promoting")  # published before it signs
-    res = env.play(extra_vars=jwt_vars)
+    res = env.play(extra_vars=short)
     assert res.returncode == 0 and recap(res.stdout)["changed"] == 0
 
 

@@ -135,7 +135,7 @@ class Rotation:
         st.setdefault("history", []).append([phase, now])
         annotations = {self.state_ann: json.dumps(st, sort_keys=True, separators=(",", ":"))}
         annotations.update(extra_annotations or {})
-        self._remember(*(v for v in (data or {}).values() if v))
+        self._remember(*(v for k, v in (data or {}).items() if v and not k.endswith(PUBLIC_SUFFIXES)))
         self.secret = self.kube.patch_secret(self.opts.secret_name, self.secret["rv"], data=data,
                                              annotations=annotations)
         self.phases.append({"phase": phase, "outcome": "ok", "at": now})
