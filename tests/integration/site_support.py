@@ -146,3 +146,29 @@ def make_inventory(base: Path, cases: dict[str, dict], source: Path = ROOT / "in
         shutil.copytree(source / "group_vars", base / "group_vars")
     (base / "hosts.yml").write_text(json.dumps({"agentic_regions": {"hosts": hosts}, "gpu_hosts": {"hosts": {}}}))
     return base
+
+
+def render_role_template(role: str, template: str, variables: dict, tmp: Path) -> list[dict]:
+    """A role's template rendered by Ansible with common's and the role's defaults and vars."""
+    import yaml
+
+    role_dir = ROOT / "roles" / role
+    out = tmp / f"{role}-rendered.yml"
+    play = [{
+        "name": "Render", "hosts": "localhost", "gather_facts": False,
+        "vars_files": [str(p) for p in (ROOT / "roles/common/defaults/main.yml", role_dir / "defaults/main.yml",
+                                        role_dir / "vars/main.yml") if p.exists()],
+        "tasks": [{"name": "Render", "ansible.builtin.copy": {
+            "content": "{{ lookup('ansible.builtin.template', '" + str(role_dir / "templates" / template) + "') }}",
+            "dest": str(out), "mode": "0600"}}],
+    }]
+    playbook = tmp / f"render-{role}.yml"
+    playbook.write_text(json.dumps(play))
+    extra = tmp / f"render-{role}-vars.json"  # extra vars: above the vars files
+    extra.write_text(json.dumps(variables))
+    res = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                          "-e", f"@{extra}", str(playbook)], cwd=ROOT, env=ansible_env(as_json=False),
+                         capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise AssertionError(res.stdout + res.stderr)
+    return [d for d in yaml.safe_load_all(out.read_text()) if d]

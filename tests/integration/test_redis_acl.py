@@ -9,39 +9,16 @@ password never on a command line, two agent passwords during a rotation) is chec
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import redis
-import yaml
+from site_support import render_role_template
 
-ROOT = Path(__file__).resolve().parents[2]
 AGENT_PW = "agent-pw 'with' $pecial chars"  # spaces, quotes and $ must survive the shell
 ADMIN_PW = "admin-Pw-0123456789"
-
-
-def _render(tmp: Path, extra: dict) -> list[dict]:
-    """Render roles/redis/templates/redis.yml.j2 with the role's defaults and vars."""
-    role = ROOT / "roles" / "redis"
-    play = [{
-        "name": "Render", "hosts": "localhost", "gather_facts": False,
-        "vars_files": [str(ROOT / "roles/common/defaults/main.yml"), str(role / "defaults/main.yml"),
-                       str(role / "vars/main.yml")],
-        "vars": extra,
-        "tasks": [{"name": "Render", "ansible.builtin.copy": {
-            "content": "{{ lookup('ansible.builtin.template', '" + str(role / "templates/redis.yml.j2") + "') }}",
-            "dest": str(tmp / "redis.yml"), "mode": "0600"}}],
-    }]
-    (tmp / "render.yml").write_text(json.dumps(play))
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
-    res = subprocess.run([str(ROOT / ".venv/bin/ansible-playbook"), "-i", "localhost,", "-c", "local",
-                          str(tmp / "render.yml")], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    assert res.returncode == 0, res.stdout + res.stderr
-    return [d for d in yaml.safe_load_all((tmp / "redis.yml").read_text()) if d]
 
 
 def _free_port() -> int:
@@ -54,7 +31,8 @@ def _free_port() -> int:
 def pod(tmp_path_factory):
     """A Redis 'pod' on this machine: ACL from the init script, the rendered redis.conf."""
     tmp = tmp_path_factory.mktemp("redis")
-    objects = _render(tmp, {"agentic_namespace": "acl-test", "redis_extra_config": {"hz": "20"}})
+    objects = render_role_template("redis", "redis.yml.j2",
+                                   {"agentic_namespace": "acl-test", "redis_extra_config": {"hz": "20"}}, tmp)
     sts = next(o for o in objects if o["kind"] == "StatefulSet")
     conf = next(o for o in objects if o["kind"] == "ConfigMap")["data"]["redis.conf"]
     auth, run, data = tmp / "auth", tmp / "run", tmp / "data"
