@@ -885,6 +885,7 @@ def evaluate(reader, expect: dict | None = None, source: str = "auto", strict: b
         "driver": {"kernel_module": facts["kernel_module_version"], "userspace": facts["userspace_version"]},
         "gpu_count": None if facts["gpus"] is None else len(facts["gpus"]),
         "pci_gpu_count": None if facts["pci_gpus"] is None else len(facts["pci_gpus"]),
+        "pci_nvswitch_count": facts["pci_nvswitches"],
         "checks": checks, "gpus": gpus, "counts": verdict["counts"], "failures": verdict["failures"],
         "no_evidence": verdict["no_evidence"], "errors": facts["errors"],
     }

@@ -240,6 +240,18 @@ driver:
   description: I(mode=host) - kernel module and user-space driver versions.
   returned: mode=host
   type: dict
+pci_gpu_count:
+  description: I(mode=host) - NVIDIA GPUs on PCI (null when PCI could not be read).
+  returned: mode=host
+  type: int
+pci_nvswitch_count:
+  description: I(mode=host) - NVSwitch devices on PCI (null when PCI could not be read).
+  returned: mode=host
+  type: int
+gpu_count:
+  description: I(mode=host) - GPUs the driver sees (null when it could not be asked).
+  returned: mode=host
+  type: int
 nodes:
   description: I(mode=cluster) - per node name its checks.
   returned: mode=cluster

@@ -373,3 +373,40 @@ def test_module_runs_in_replay_and_names_the_failure(overlay):
                         capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "changed: false" in ok.stdout or '"changed": false' in ok.stdout
+
+
+GPU_HOSTS_INVENTORY = """
+gpu_hosts:
+  hosts:
+    replayed-h200:
+      ansible_connection: local
+      ansible_become: false
+      ansible_python_interpreter: {python}
+"""
+
+
+@pytest.mark.parametrize("degraded", [False, True])
+def test_gpu_hosts_playbook_gates_on_host_mode(overlay, tmp_path, degraded):
+    """playbooks/gpu_hosts.yml (no install) on the real capture (source auto: nvml.json first);
+    degraded: nvml.json (real) with a pending row remap."""
+    if degraded:
+        snap = json.loads(real("nvml.json"))
+        snap["devices"][0]["remapped_rows"] = [0, 1, 1, 0]
+        overlay("nvml.json", json.dumps(snap))
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(GPU_HOSTS_INVENTORY.format(python=ROOT / ".venv/bin/python"))
+    extra = json.dumps({"gpu_hosts_expected_gpus": 1, "gpu_hosts_expected_product": "NVIDIA H200",
+                        "gpu_hosts_driver_version": "580.159.04", "gpu_hosts_pcie_gen": 5, "gpu_hosts_pcie_width": 16,
+                        "gpu_hosts_check_timeout": 1,
+                        "gpu_hosts_replay_dir": [str(overlay.dir), str(FIXTURE)]})
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    res = subprocess.run([str(ROOT / ".venv/bin/ansible-playbook"), "-i", str(inventory), "playbooks/gpu_hosts.yml",
+                          "-e", extra], capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    out = res.stdout + res.stderr
+    if degraded:
+        assert res.returncode != 0
+        assert "GPU host not ready: gpu0 (GPU-ce4ea6c2-105e-9300-a629-eefab5149069): row_remap: row remapping pending" \
+            in out
+    else:
+        assert res.returncode == 0, out[-3000:]
+        assert "failed=0" in out
