@@ -232,6 +232,18 @@ def test_api_server_accepts_but_never_enforces_a_limits_quota_on_gpus(local_clus
     assert res.returncode == 0, res.stderr
 
 
+def test_check_mode_on_a_fresh_region_writes_nothing(kubectl):
+    """Nothing can be dry-run inside a namespace that does not exist: the steps say what they would create."""
+    fresh = f"ncs-fresh-{uuid.uuid4().hex[:6]}"
+    result = run(fresh, "--check", "--diff")
+    assert result.rc == 0, result.output[-4000:]
+    messages = " ".join(str(res.get("msg", "")) for res in result.task_results().values())
+    assert "would create ResourceQuota" in messages and "agentic-ai-config" in messages
+    assert "would create Secret agentic-ai-secrets" in messages
+    assert result.stats()["changed"] >= 4
+    assert kubectl.run("get", "namespace", fresh, check=False).returncode != 0
+
+
 # --- drift: run after the tests above (module order) -------------------------------------------
 
 @pytest.fixture(scope="module")
