@@ -41,7 +41,6 @@ class RedisAcl:
     def _connect(self, username: str, password: str | None):
         kwargs = {"host": self.ep.host, "port": self.ep.port, "username": username, "password": password,
                   "socket_timeout": self.ep.timeout, "socket_connect_timeout": self.ep.timeout,
-                  "retry_on_timeout": False,
                   # a refused password must be reported at once, not retried with backoff
                   "retry": Retry(NoBackoff(), 0)}
         if self.ep.tls:
