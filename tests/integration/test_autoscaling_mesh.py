@@ -187,6 +187,9 @@ BAD_INPUTS = [
     ({"autoscaling_min_replicas": 0}, "autoscaling_min_replicas"),
     ({"autoscaling_cpu_utilization": 0}, "autoscaling_cpu_utilization"),
     ({"autoscaling_memory_utilization": 101}, "autoscaling_memory_utilization"),
+    # inventories/local: agent_replicas 2, agent_pdb_min_available 1
+    ({"autoscaling_min_replicas": 3}, "agent_replicas"),
+    ({"autoscaling_min_replicas": 1, "autoscaling_max_replicas": 1}, "agent_pdb_min_available"),
     ({"autoscaling_provider": "hpa-magic"}, "autoscaling_provider"),
     ({"mesh_failover": {"local": "mars"}}, "mesh_failover"),
     ({"mesh_chaos_delay_percent": 150}, "mesh_chaos_delay_percent"),
@@ -198,24 +201,17 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("extra", "variable"), BAD_INPUTS, ids=[v for _, v in BAD_INPUTS])
 def test_bad_input_fails_before_any_write(kubectl, agent, extra, variable):
-    # Mesh inputs are checked when the mesh step starts: the autoscaling step before it has
-    # already converged (as it would in site.yml), so take that as the starting state.
-    is_mesh = variable.startswith("mesh_")
-    if is_mesh:
-        assert converge(agent, extra={"mesh_injection": "none", "mesh_failover": {}}).rc == 0
-        kubectl.run("-n", agent, "delete", "destinationrule,virtualservice,peerauthentication,authorizationpolicy",
-                    "--all", check=False)
+    """Both steps check their inputs up front (as site.yml does for every step): a bad input of
+    either one stops the run before the first write of any."""
     run = converge(agent, extra=extra)
     assert run.rc != 0
     task, msg = failure(run)
     assert variable in msg, (task, msg)
     assert changed_objects(run) == []
     assert run.stats()["changed"] == 0
-    left = kubectl.json("-n", agent, "get", "destinationrule,virtualservice,peerauthentication,authorizationpolicy")
+    left = kubectl.json("-n", agent, "get", "hpa,scaledobject,configmap,destinationrule,virtualservice,"
+                        "peerauthentication,authorizationpolicy", "-l", "app.kubernetes.io/managed-by=agentic.platform")
     assert left["items"] == []
-    if not is_mesh:
-        assert kubectl.json("-n", agent, "get", "hpa,scaledobject,configmap",
-                            "-l", "app.kubernetes.io/managed-by=agentic.platform")["items"] == []
     assert "istio-injection" not in (kubectl.json("get", "namespace", agent)["metadata"].get("labels") or {})
 
 
