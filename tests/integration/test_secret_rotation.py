@@ -207,6 +207,20 @@ def test_redis_stopped_during_drain_fails_clearly_and_next_run_completes(env):
     env.assert_completed(env.first_password)
 
 
+def test_another_writer_during_the_rotation_is_tolerated(env):
+    """A converge writing the Secret mid-rotation (another key) does not break or revert the rotation."""
+    proc = env.play(extra_vars={"rotation_force": True, "rotation_redis_drain_seconds": 5}, background=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and rotation_state(env.api, env.ns).get("phase") != "rolled":
+        time.sleep(0.2)
+    other = base64.b64encode(b"converged-by-another-writer").decode()
+    k8s.CoreV1Api(env.api).patch_namespaced_secret("agentic-ai-secrets", env.ns, {"data": {"other-key": other}})
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out[-3000:]
+    env.assert_completed(env.first_password)
+    assert env.secret()[0]["other-key"] == "converged-by-another-writer"
+
+
 def test_not_due_is_changed_0_and_check_mode_changes_nothing(env):
     core = k8s.CoreV1Api(env.api)
     rv = core.read_namespaced_secret("agentic-ai-secrets", env.ns).metadata.resource_version

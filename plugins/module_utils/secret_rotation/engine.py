@@ -35,6 +35,7 @@ from .common import (
     redact,
     utcnow,
 )
+from .kube import ConflictError
 from .redis_acl import RedisAcl, RedisEndpoint
 
 KINDS = ("redis", "jwt", "external")
@@ -136,8 +137,18 @@ class Rotation:
         annotations = {self.state_ann: json.dumps(st, sort_keys=True, separators=(",", ":"))}
         annotations.update(extra_annotations or {})
         self._remember(*(v for k, v in (data or {}).items() if v and not k.endswith(PUBLIC_SUFFIXES)))
-        self.secret = self.kube.patch_secret(self.opts.secret_name, self.secret["rv"], data=data,
-                                             annotations=annotations)
+        try:
+            self.secret = self.kube.patch_secret(self.opts.secret_name, self.secret["rv"], data=data,
+                                                 annotations=annotations)
+        except ConflictError:
+            # someone else wrote the Secret (another key's rotation, a converge): retry once if the
+            # rotation state of THIS key is still what we read; otherwise another run owns it
+            fresh = self.kube.read_secret(self.opts.secret_name)
+            if fresh["annotations"].get(self.state_ann) != self.secret["annotations"].get(self.state_ann):
+                raise
+            self._remember(*(v for k, v in fresh["data"].items() if not k.endswith(PUBLIC_SUFFIXES)))
+            self.secret = self.kube.patch_secret(self.opts.secret_name, fresh["rv"], data=data,
+                                                 annotations=annotations)
         self.phases.append({"phase": phase, "outcome": "ok", "at": now})
         self.changed = True
         if self.after_phase:

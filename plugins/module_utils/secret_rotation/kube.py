@@ -29,6 +29,10 @@ AUDIT_KEY_SECRET = "agentic-rotation-audit-key"  # noqa: S105 - a name, not a va
 AUDIT_CONFIGMAP_MAX_RECORDS = 200
 
 
+class ConflictError(RotationError):
+    """The Secret's resourceVersion moved under us."""
+
+
 def _labels(component: str, part_of: str) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": "secret-rotation",
@@ -83,7 +87,7 @@ class Kube:
                                               _content_type="application/merge-patch+json")
         except ApiException as exc:
             if getattr(exc, "status", None) == 409:
-                raise RotationError(
+                raise ConflictError(
                     f"Secret {self.namespace}/{name} changed while rotating (another rotation or writer); "
                     "re-run to resume") from None
             raise RotationError(f"updating Secret {self.namespace}/{name} failed: HTTP {exc.status}") from None
