@@ -291,7 +291,7 @@ def readiness(api: KubeApi, spec: dict, smoke: dict | None = None, wait: bool = 
               interval: float = 5, strict: bool = False, check_mode: bool = False,
               clock=time.monotonic, sleep=time.sleep) -> dict:
     """Poll the pool until ready (or once without ``wait``); then, if asked, the smoke Job."""
-    started = clock()
+    started, before = clock(), api.requests
     result = poll(lambda: evaluate(api, spec, strict), wait, timeout, interval, clock=clock, sleep=sleep)
     if smoke:
         if check_mode:
@@ -307,5 +307,5 @@ def readiness(api: KubeApi, spec: dict, smoke: dict | None = None, wait: bool = 
         verdict = summarize(scopes, strict=strict)
         result.update(ready=verdict["ready"], counts=verdict["counts"], failures=verdict["failures"],
                       no_evidence=verdict["no_evidence"])
-    result["requests"] = api.requests
+    result["requests"] = api.requests - before
     return result

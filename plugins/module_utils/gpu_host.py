@@ -348,7 +348,7 @@ class SystemReader:
     def kernel_log(self) -> str | None:
         for argv in (["journalctl", "-k", "-b", "-q", "--no-pager"], ["dmesg"]):
             cmd = self.run(argv)
-            if cmd.rc == 0:
+            if cmd.rc == 0 and cmd.out.strip() and "-- No entries --" not in cmd.out:
                 return cmd.out
         try:
             fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
@@ -689,6 +689,8 @@ def host_checks(facts: dict, expect: dict) -> dict:
         out["driver_loaded"] = check(FAIL, f"driver not reachable: {facts['driver_unreachable']}")
     elif facts["module_present"]:
         out["driver_loaded"] = check(PASS, f"nvidia kernel module loaded ({kver or 'version unknown'})")
+    elif facts["gpus"] is not None:
+        out["driver_loaded"] = check(PASS, f"the driver answered {facts['source']} ({uver or 'version unknown'})")
     else:
         out["driver_loaded"] = check(NO_EVIDENCE, "neither /sys/module/nvidia nor /proc/driver/nvidia could be read")
 

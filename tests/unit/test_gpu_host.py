@@ -410,3 +410,14 @@ def test_gpu_hosts_playbook_gates_on_host_mode(overlay, tmp_path, degraded):
     else:
         assert res.returncode == 0, out[-3000:]
         assert "failed=0" in out
+
+
+def test_driver_answering_is_evidence_when_proc_was_not_captured(tmp_path):
+    """Only the real nvidia-smi captures (query-gpu*.csv, query-remapped-rows.csv, nvidia-smi-q.xml),
+    no driver-version.txt: the driver answering nvidia-smi is the evidence that it is loaded."""
+    for name in ("query-gpu.csv", "query-gpu-noheader-nounits.csv", "query-remapped-rows.csv", "nvidia-smi-q.xml"):
+        (tmp_path / name).write_text(real(name))
+    res = h.evaluate(h.ReplayReader(tmp_path), {"gpu_count": 1}, "nvidia-smi")
+    assert res["checks"]["driver_loaded"] == {"status": "pass", "reason": "the driver answered nvidia-smi (580.159.04)"}
+    assert res["checks"]["driver_library_match"]["status"] == "no_evidence"
+    assert res["ready"] is True
