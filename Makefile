@@ -24,6 +24,8 @@ demo: cluster-up
 	$(VENV)/ansible-playbook playbooks/site.yml -i inventories/$(REGION)
 
 lint:
+	@# ansible-lint keeps a copy of this collection in .ansible/ and never refreshes it offline.
+	rm -rf .ansible
 	$(VENV)/ruff check .
 	$(VENV)/yamllint -s .
 	$(VENV)/ansible-lint --profile production
