@@ -119,9 +119,12 @@ def test_every_object_passes_strict_server_side_validation(converged, ns, kubect
     assert "Warning" not in res.stderr, res.stderr
 
 
-def test_every_object_carries_the_standard_labels(converged):
+def test_every_object_carries_the_standard_labels(converged, ns):
+    """Every object of the core stack (issue 3: namespace, config, secrets, redis, agent)."""
     wanted = {"app.kubernetes.io/" + k for k in ("name", "instance", "version", "component", "part-of", "managed-by")}
-    for obj in converged.objects:
+    core = [o for o in converged.objects if o["metadata"].get("namespace") == ns or o["metadata"]["name"] == ns]
+    assert len(core) >= 20
+    for obj in core:
         labels = obj["metadata"].get("labels", {})
         assert wanted <= labels.keys(), f"{obj['kind']}/{obj['metadata']['name']} lacks {wanted - labels.keys()}"
         assert labels["app.kubernetes.io/managed-by"] == "agentic.platform"
