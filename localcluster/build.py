@@ -39,7 +39,7 @@ def required_version(component: str, module: str) -> str:
 
 
 def binary_dir(component: str) -> Path:
-    packages, module = versions.COMPONENTS[component]
+    _packages, module = versions.COMPONENTS[component]
     return cache_dir() / "bin" / f"{component}-{required_version(component, module)}"
 
 

@@ -21,8 +21,9 @@ def test_collection_builds_installs_and_documents_every_module(tmp_path):
     tarball = next(tmp_path.glob("agentic-platform-*.tar.gz"))
     install_dir = tmp_path / "installed"
     # --no-deps: kubernetes.core and community.crypto come from the `ansible` package here.
-    inst = subprocess.run([BIN / "ansible-galaxy", "collection", "install", "--force", "--no-deps", "-p", install_dir, tarball],
-                          capture_output=True, text=True, check=False)
+    inst = subprocess.run(
+        [BIN / "ansible-galaxy", "collection", "install", "--force", "--no-deps", "-p", install_dir, tarball],
+        capture_output=True, text=True, check=False)
     assert inst.returncode == 0, inst.stderr
     installed = install_dir / "ansible_collections" / "agentic" / "platform"
     assert (installed / "roles" / "common" / "tasks" / "main.yml").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import yaml
@@ -22,7 +23,7 @@ def selftest_cluster(local_cluster):
 def test_two_clusters_run_side_by_side_with_their_own_context(selftest_cluster, local_cluster):
     assert selftest_cluster["server"] != local_cluster["server"]
     assert selftest_cluster["context"] == "agentic-selftest"
-    config = yaml.safe_load(open(selftest_cluster["kubeconfig"]))
+    config = yaml.safe_load(Path(selftest_cluster["kubeconfig"]).read_text())
     assert config["current-context"] == "agentic-selftest"
     for name in ("local", "selftest"):
         nodes = cluster.kubectl(name, "get", "nodes", "-o", "name").split()
