@@ -175,6 +175,7 @@ def test_redis_unreachable_after_phase_one_fails_clearly_and_rolls_back(env):
     assert "redis-password-next" not in data
     assert data["redis-password"] == env.first_password
     assert rotation_state(env.api, env.ns)["phase"] == "rolled-back"
+    assert rotation_state(env.api, env.ns)["version"] == 1
     assert env.redis.agent_accepts(env.first_password)
     assert env.audit_records()[-1]["outcome"] == "rolled-back"
     # unreachable from the start: nothing is staged at all

@@ -399,6 +399,7 @@ class Rotation:
             if self.state.get("phase") in ("acl-adding", "acl-added") and new:
                 self._redis_acl().remove_password(new)
             st = self.state
+            st["version"] = st.get("version_before", st.get("version", 1))  # nothing was rotated
             self._record("rolled-back", data={f"{key}-next": None}, state=st)
             self.phases[-1]["outcome"] = "rolled-back"
             exc.args = (f"{exc.args[0]} [rolled back: the Secret and Redis keep the old password]",)
