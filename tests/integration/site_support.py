@@ -30,6 +30,7 @@ class Run:
     stderr: str
     seconds: float
     objects: list[dict] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)  # the task that applied each object
 
     @property
     def output(self) -> str:
@@ -80,10 +81,11 @@ def run_site(namespace: str | None, *args: str, inventory: str | Path = "invento
     res = subprocess.run(cmd, cwd=ROOT, env=ansible_env(record, as_json=as_json, extra=extra_env),
                          capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
-    objects = []
+    lines = []
     if record is not None and record.exists():
-        objects = [json.loads(line)["object"] for line in record.read_text().splitlines() if line.strip()]
-    return Run(res.returncode, res.stdout, res.stderr, seconds, objects)
+        lines = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    return Run(res.returncode, res.stdout, res.stderr, seconds,
+               [r["object"] for r in lines], [r["task"] for r in lines])
 
 
 def clean_for_apply(obj: dict) -> dict:

@@ -61,12 +61,15 @@ def _objects(converged: Run, kind: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def drift(check_diff, converged, ns, kubectl) -> dict:
     """Delete a NetworkPolicy, scale the Deployment by hand, edit the ConfigMap; then a
-    check/diff run (must show it and change nothing) and a real run (must repair it)."""
+    check/diff run (must show it and change nothing) and a real run (must repair it).
+
+    The hand scaling goes to 3, inside the autoscaling step's HPA bounds (2..4 in the local
+    inventory): scaled below its minimum, the HPA itself would undo it within seconds."""
     policy = _objects(converged, "NetworkPolicy")[-1]["metadata"]["name"]
     config = next(o for o in _objects(converged, "ConfigMap") if o["metadata"]["name"] == "agentic-ai-config")
     key = "audit.log_level" if "audit.log_level" in config["data"] else sorted(config["data"])[0]
     kubectl.run("-n", ns, "delete", "networkpolicy", policy)
-    kubectl.run("-n", ns, "scale", "deploy/mcp-agent", "--replicas=1")
+    kubectl.run("-n", ns, "scale", "deploy/mcp-agent", "--replicas=3")
     kubectl.run("-n", ns, "patch", "configmap", "agentic-ai-config", "--type=merge",
                 "-p", json.dumps({"data": {key: "tampered"}}))
     check = run_site(ns, "--check", "--diff")
@@ -122,7 +125,8 @@ def test_every_object_passes_strict_server_side_validation(converged, ns, kubect
 def test_every_object_carries_the_standard_labels(converged, ns):
     """Every object of the core stack (issue 3: namespace, config, secrets, redis, agent)."""
     wanted = {"app.kubernetes.io/" + k for k in ("name", "instance", "version", "component", "part-of", "managed-by")}
-    core = [o for o in converged.objects if o["metadata"].get("namespace") == ns or o["metadata"]["name"] == ns]
+    steps = tuple(f"agentic.platform.{r} :" for r in ("namespace", "config", "secrets", "redis", "agent"))
+    core = [o for o, task in zip(converged.objects, converged.tasks, strict=True) if task.startswith(steps)]
     assert len(core) >= 20
     for obj in core:
         labels = obj["metadata"].get("labels", {})
@@ -186,11 +190,18 @@ def test_agent_account_is_least_privilege(converged, ns, kubectl):
 def test_drift_is_shown_by_check_diff_without_touching_it(drift):
     check = drift["check"]
     assert check.rc == 0, check.output[-4000:]
-    changed = " | ".join(check.changed_tasks())
-    assert "namespace" in changed and "config" in changed and "agent" in changed, changed
-    diffs = json.dumps([r.get("diff") or r.get("result") for r in check.task_results().values() if r.get("changed")])
-    assert drift["policy"] in diffs and "tampered" in diffs and '"replicas": 1' in diffs
-    assert drift["after_check"] == {"policy": False, "replicas": 1, "value": "tampered"}
+    changed = check.changed_tasks()
+    for step in ("namespace", "config", "agent"):
+        assert any(t.startswith(f"agentic.platform.{step} : Apply") for t in changed), (step, changed)
+    results = check.task_results()
+
+    def shown(step: str) -> str:
+        return json.dumps([r for t, r in results.items() if t.startswith(f"agentic.platform.{step} : Apply")])
+
+    assert drift["policy"] in shown("namespace")
+    assert "tampered" in shown("config")
+    assert '"replicas": 3' in shown("agent")
+    assert drift["after_check"] == {"policy": False, "replicas": 3, "value": "tampered"}
 
 
 def test_drift_is_repaired_by_the_next_run(drift, ns, kubectl):
