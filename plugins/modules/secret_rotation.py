@@ -124,10 +124,12 @@ options:
     type: bool
     default: true
   jwt_algorithm:
-    description: Algorithm of newly generated JWT signing keys.
+    description:
+      - Algorithm of newly generated JWT signing keys; C(auto) keeps the current key's type and
+        (for RSA) its size, at least 3072 bits.
     type: str
-    default: ES256
-    choices: [ES256, RS256]
+    default: auto
+    choices: [auto, ES256, RS256]
   jwt_max_token_lifetime:
     description:
       - Longest lifetime (seconds) of a token signed by the agents; the previous public key stays
@@ -308,7 +310,7 @@ def argument_spec():
         redis_tls=dict(type="bool", default=False),
         redis_ca_cert=dict(type="path"),
         redis_tls_verify=dict(type="bool", default=True),
-        jwt_algorithm=dict(type="str", default="ES256", choices=["ES256", "RS256"]),
+        jwt_algorithm=dict(type="str", default="auto", choices=["auto", "ES256", "RS256"]),
         jwt_max_token_lifetime=dict(type="int", default=3600),
         jwt_publish_lead=dict(type="int", default=0),
         new_value=dict(type="str", no_log=True),

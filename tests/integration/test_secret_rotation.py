@@ -258,7 +258,7 @@ def _jwt_secret_extra() -> dict[str, str]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".collections"))
     from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation import jwt_keys
 
-    priv, pub = jwt_keys.generate("ES256")
+    priv, pub = jwt_keys.generate("RS256", rsa_bits=3072)  # what the secrets role generates
     return {"jwt-private-key": priv, "jwt-public-key": pub}
 
 
@@ -294,6 +294,7 @@ def test_jwt_next_current_previous_with_overlap(jwt_env):
     data, _ = env.secret()
     assert jwt_keys.kid_of(data["jwt-public-key"]) == next_kid == data["jwt-kid"]
     assert jwt_keys.kid_of(jwt_keys.public_from_private(data["jwt-private-key"])) == next_kid
+    assert jwt_keys.algorithm_of(data["jwt-public-key"]) == ("RS256", 3072)  # auto keeps the key type
     assert data["jwt-previous-kid"] == old_kid and "jwt-next-private-key" not in data
     assert {k["kid"] for k in json.loads(data["jwt-jwks.json"])["keys"]} == {old_kid, next_kid}
     # run 4 (inside the token overlap): previous kept

@@ -114,6 +114,13 @@ def test_generated_keys_publish_in_jwks_in_slot_order(alg):
     assert "PRIVATE" not in json.dumps(doc) and "d" not in doc["keys"][0]
 
 
+def test_algorithm_of_an_existing_key_is_kept():
+    _, ec_pub = jwt_keys.generate("ES256")
+    _, rsa_pub = jwt_keys.generate("RS256", rsa_bits=2048)
+    assert jwt_keys.algorithm_of(ec_pub) == ("ES256", 0)
+    assert jwt_keys.algorithm_of(rsa_pub) == ("RS256", 2048)
+
+
 def test_fault_hook_kills_only_at_the_named_boundary():
     code = ("import sys; sys.path.insert(0, '.collections');"
             "from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.common import fault_hook;"

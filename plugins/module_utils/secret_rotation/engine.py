@@ -62,7 +62,7 @@ class Options:
     drain_seconds: float = 30
     redis: RedisEndpoint | None = None
     redis_admin_key: str = "redis-admin-password"
-    jwt_algorithm: str = "ES256"
+    jwt_algorithm: str = "auto"
     jwt_max_token_lifetime: float = 3600
     jwt_publish_lead: float = 0
     new_value: str | None = None
@@ -494,7 +494,10 @@ class Rotation:
                     return "would-rotate"
                 cur_priv = self._data(k["priv"])
                 cur_pub = self._data(k["pub"]) or jwt_keys.public_from_private(cur_priv)
-                nxt_priv, nxt_pub = jwt_keys.generate(opts.jwt_algorithm)
+                alg, bits = jwt_keys.algorithm_of(cur_pub)
+                if opts.jwt_algorithm != "auto":
+                    alg, bits = opts.jwt_algorithm, (bits if opts.jwt_algorithm == alg else 0)
+                nxt_priv, nxt_pub = jwt_keys.generate(alg, rsa_bits=max(bits, 3072) if alg == "RS256" else 3072)
                 self._remember(nxt_priv)
                 st = self._new_state(new_rotation_id())
                 st.update(fp_before=self._fp(cur_priv), fp_after=self._fp(nxt_priv),

@@ -17,6 +17,14 @@ except ImportError:  # pragma: no cover
 ALGORITHMS = ("RS256", "ES256")
 
 
+def algorithm_of(public_pem: str) -> tuple[str, int]:
+    """(algorithm, RSA key size or 0) of an existing public key: a rotation keeps the key type."""
+    key = serialization.load_pem_public_key(public_pem.encode())
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RS256", key.key_size
+    return jwk(public_pem)["alg"], 0
+
+
 def _b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
