@@ -8,7 +8,9 @@ one GPU on the pool and must complete; it is deleted afterwards.
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import (
@@ -36,12 +38,19 @@ class KubeApi:
     ``requests`` counts every call made, for the result and the benchmark.
     """
 
-    def __init__(self, api_client):
+    def __init__(self, api_client, cached_reads: bool = True, parallel: bool = True):
         self.api_client = api_client
         self.requests = 0
+        self._lock = threading.Lock()
+        # resourceVersion=0: served from the API server's watch cache without a quorum read
+        # (at most a moment behind etcd, which a polling gate does not mind).
+        self.cached_reads = cached_reads
+        # the node and pod lists are sent at once (the API server encodes them in parallel)
+        self.parallel = parallel
 
     def call(self, method: str, path: str, query: dict | None = None, body: dict | None = None) -> dict:
-        self.requests += 1
+        with self._lock:
+            self.requests += 1
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         params = list((query or {}).items())
         try:
@@ -65,7 +74,16 @@ class KubeApi:
 
     def list(self, path: str, label_selector: str = "") -> list[dict]:
         query = {"labelSelector": label_selector} if label_selector else {}
+        if self.cached_reads:
+            query.update(resourceVersion="0", resourceVersionMatch="NotOlderThan")
         return self.call("GET", path, query).get("items", [])
+
+    def lists(self, *requests: tuple[str, str]) -> list[list[dict]]:
+        """Several lists, concurrently when ``parallel``."""
+        if not self.parallel or len(requests) < 2:
+            return [self.list(path, selector) for path, selector in requests]
+        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+            return list(pool.map(lambda r: self.list(*r), requests))
 
 
 def api_from_client(k8s_client) -> KubeApi:
@@ -166,11 +184,14 @@ def evaluate(api: KubeApi, spec: dict, strict: bool = False) -> dict:
     """One look at the pool: two list calls, then every check on every node."""
     before = api.requests
     selector = spec["selector"]
-    nodes = api.list("/api/v1/nodes", selector)
     plugin = spec.get("device_plugin")
+    requests = [("/api/v1/nodes", selector)]
+    if plugin:
+        requests.append((f"/api/v1/namespaces/{quote(plugin['namespace'])}/pods", plugin["selector"]))
+    nodes, *rest = api.lists(*requests)
     by_node: dict[str, list[dict]] | None = None
     if plugin:
-        pods = api.list(f"/api/v1/namespaces/{quote(plugin['namespace'])}/pods", plugin["selector"])
+        pods = rest[0]
         by_node = {}
         for pod in pods:
             by_node.setdefault(pod.get("spec", {}).get("nodeName") or "", []).append(pod)
