@@ -17,7 +17,7 @@ import yaml
 from ansible_collections.agentic.platform.plugins.module_utils.failover import failover_rules
 from conftest import Kubectl
 from scaling_mesh_support import changed_objects, deployment
-from site_support import Run
+from site_support import Run, run_site
 
 from localcluster import build, cluster
 
@@ -161,3 +161,31 @@ def test_regions_that_disagree_are_refused(tmp_path, converged):
     assert sorted(failed) == sorted(REGIONS)
     for task, msg in failed.values():
         assert "agree" in task and "mesh_topology_regions" in msg
+
+
+def test_site_yml_converges_the_three_regions_in_one_run(clusters):
+    """The whole deployment (every step of site.yml) on the three region clusters at once, in
+    the inventories' own namespace; the second run changes nothing. The region clusters are
+    this test's own: their state is left converged for the next run."""
+    inventories = [arg for r in REGIONS for arg in ("-i", f"inventories/{r}")]
+    first = run_site(None, *inventories[2:], inventory=inventories[1])
+    assert first.rc == 0, first.output[-4000:]
+    assert all(s["failures"] == 0 for s in first.data["stats"].values())
+    again = run_site(None, *inventories[2:], inventory=inventories[1])
+    assert again.rc == 0, again.output[-4000:]
+    assert {h: s["changed"] for h, s in again.data["stats"].items()} == dict.fromkeys(REGIONS, 0)
+    for region, kubectl in clusters.items():
+        hv = host_vars(region)
+        ns = hv.get("agentic_namespace", "agentic-ai-prod")
+        dr = kubectl.json("-n", ns, "get", "destinationrule", "mcp-agent")["spec"]["trafficPolicy"]
+        assert dr["loadBalancer"]["localityLbSetting"]["failover"] == failover_rules(
+            region, hv["agentic_regions"], hv.get("mesh_failover"), hv.get("mesh_topology_regions"))
+        # The HPA scales the agent step's real Deployment, which is within its bounds.
+        hpa = kubectl.json("-n", ns, "get", "hpa", "mcp-agent")
+        able = next(c for c in hpa["status"]["conditions"] if c["type"] == "AbleToScale")
+        assert able["status"] == "True"
+        replicas = kubectl.json("-n", ns, "get", "deployment", "mcp-agent")["spec"]["replicas"]
+        assert hpa["spec"]["minReplicas"] <= replicas <= hpa["spec"]["maxReplicas"]
+        labels = kubectl.json("get", "namespace", ns)["metadata"]["labels"]
+        assert labels["istio-injection"] == "enabled"
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted"  # the namespace step's, kept
