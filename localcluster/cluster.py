@@ -364,8 +364,16 @@ def _bootstrap(name: str, spec: dict) -> None:
         docs.extend(d for d in yaml.safe_load_all(Path(path).read_text()) if d)
     kubectl(name, "apply", "--server-side", "--field-manager=localcluster", "-f", "-",
             input_text=yaml.safe_dump_all(docs))
-    kubectl(name, "apply", "--server-side", "--field-manager=localcluster", "-f", "-",
-            input_text=yaml.safe_dump_all(node_manifests(spec) + storage_manifests(spec)))
+    # Only create what is missing: on a running cluster the node pools' taints and labels are
+    # co-owned by the controller-manager and our gpu_nodes role, and must not be fought over.
+    existing = set(kubectl(name, "get", "nodes,persistentvolumes,storageclasses", "-o", "name").split())
+    prefixes = {"Node": "node/", "PersistentVolume": "persistentvolume/",
+                "StorageClass": "storageclass.storage.k8s.io/"}
+    missing = [m for m in node_manifests(spec) + storage_manifests(spec)
+               if prefixes[m["kind"]] + m["metadata"]["name"] not in existing]
+    if missing:
+        kubectl(name, "apply", "--server-side", "--field-manager=localcluster", "-f", "-",
+                input_text=yaml.safe_dump_all(missing))
     kubectl(name, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
 
