@@ -1,5 +1,5 @@
 """Helpers of the autoscaling/mesh tests and the multi-region benchmark: run the steps of
-issue 4 (common, autoscaling, mesh) and read what they changed."""
+issue 4 (agentic, autoscaling, mesh) and read what they changed."""
 
 from __future__ import annotations
 

@@ -151,14 +151,14 @@ def make_inventory(base: Path, cases: dict[str, dict], source: Path = ROOT / "in
 
 
 def render_role_template(role: str, template: str, variables: dict, tmp: Path) -> list[dict]:
-    """A role's template rendered by Ansible with common's and the role's defaults and vars."""
+    """A role's template rendered by Ansible with the agentic role's and the role's defaults and vars."""
     import yaml
 
     role_dir = ROOT / "roles" / role
     out = tmp / f"{role}-rendered.yml"
     play = [{
         "name": "Render", "hosts": "localhost", "gather_facts": False,
-        "vars_files": [str(p) for p in (ROOT / "roles/common/defaults/main.yml", role_dir / "defaults/main.yml",
+        "vars_files": [str(p) for p in (ROOT / "roles/agentic/defaults/main.yml", role_dir / "defaults/main.yml",
                                         role_dir / "vars/main.yml") if p.exists()],
         "tasks": [{"name": "Render", "ansible.builtin.copy": {
             "content": "{{ lookup('ansible.builtin.template', '" + str(role_dir / "templates" / template) + "') }}",

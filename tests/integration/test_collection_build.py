@@ -26,7 +26,7 @@ def test_collection_builds_installs_and_documents_every_module(tmp_path):
         capture_output=True, text=True, check=False)
     assert inst.returncode == 0, inst.stderr
     installed = install_dir / "ansible_collections" / "agentic" / "platform"
-    assert (installed / "roles" / "common" / "tasks" / "main.yml").exists()
+    assert (installed / "roles" / "agentic" / "tasks" / "main.yml").exists()
     assert not (installed / "localcluster").exists(), "build_ignore must keep dev tooling out"
 
     modules = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")

@@ -186,7 +186,7 @@ ROLE_PLAY = """
       kubeconfig: "{{ agentic_kubeconfig }}"
       context: "{{ agentic_context | default(omit, true) }}"
   roles:
-    - role: agentic.platform.common
+    - role: agentic.platform.agentic
     - role: agentic.platform.gpu_nodes
 """
 
