@@ -34,5 +34,5 @@ say "Collection link .collections/ansible_collections/agentic/platform"
 mkdir -p .collections/ansible_collections/agentic
 ln -sfn ../../.. .collections/ansible_collections/agentic/platform
 
-say "Local cluster binaries (first build compiles Kubernetes: ~25 min on 2 cores)"
+say "Local cluster binaries (the first build downloads Go modules and compiles Kubernetes: about 10 min on 2 idle cores)"
 .venv/bin/python -m localcluster build
