@@ -39,7 +39,7 @@ molecule:
 # Command 2: every test: linters, unit and integration tests (real local clusters,
 # redis-server, promtool, Prometheus), then the molecule scenarios.
 test: setup lint
-	$(VENV)/pytest tests
+	$(VENV)/pytest tests agent-runtime/tests
 	$(MAKE) molecule
 
 bench: setup
