@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / ".collections")]
 
 from ansible_collections.agentic.platform.plugins.module_utils import gpu_cluster, gpu_host  # noqa: E402
-from kubernetes import config as kube_config  # noqa: E402
+from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient  # noqa: E402
 
 from localcluster import build, cluster  # noqa: E402
 
@@ -53,21 +53,6 @@ SIZES: list[int] = []  # set by main(); node i belongs to the tier of the smalle
 
 def tier(i: int) -> str:
     return str(next(size for size in SIZES if i < size))
-
-
-class Counter:
-    """Counts HTTP requests at the urllib3 layer of an ApiClient."""
-
-    def __init__(self, api_client):
-        self.n = 0
-        pool = api_client.rest_client.pool_manager
-        original = pool.request
-
-        def request(*args, **kwargs):
-            self.n += 1
-            return original(*args, **kwargs)
-
-        pool.request = request
 
 
 def kubectl(*args: str, input_text: str | None = None) -> str:
@@ -116,7 +101,7 @@ def spec(size: int) -> dict:
             "labels": LABELS, "taints": [TAINT], "device_plugin": {"namespace": PLUGIN_NS, "selector": PLUGIN_SELECTOR}}
 
 
-def naive(api: gpu_cluster.KubeApi, names: list[str], s: dict) -> dict:
+def naive(api: KubeClient, names: list[str], s: dict) -> dict:
     """The per-node baseline: one GET per node by name (the pods in one list, which favours it)."""
     failures = []
     by_node: dict[str, list] = {}
@@ -146,10 +131,10 @@ def bench_cluster(sizes: list[int], repeat: int, keep: bool, purge: bool) -> Non
         subprocess.run([sys.executable, "-m", "localcluster", "up", "bench"], cwd=ROOT, check=True,
                        capture_output=True, text=True)
     print(f"bench cluster {'reused' if was_running else 'up'} in {time.monotonic() - t0:.1f}s")
-    api_client = kube_config.new_client_from_config(config_file=str(cluster.kubeconfig_path("bench")))
-    http = Counter(api_client)
-    api = gpu_cluster.KubeApi(api_client)  # what the module uses: both lists at once, from the watch cache
-    seq_api = gpu_cluster.KubeApi(api_client, cached_reads=False, parallel=False)  # one after the other, quorum reads
+    kubeconfig = str(cluster.kubeconfig_path("bench"))
+    api = KubeClient.from_config(kubeconfig)  # what the gate uses: both lists at once, from the watch cache
+    seq_api = KubeClient.from_config(kubeconfig)  # one after the other, quorum reads
+    seq_api.cached_reads, seq_api.parallel = False, False
     rows = []
     have = 0
     try:
@@ -167,9 +152,9 @@ def bench_cluster(sizes: list[int], repeat: int, keep: bool, purge: bool) -> Non
             if not res["ready"]:
                 print("   first failures:", res["failures"][:3])
 
-            http.n, api.requests = 0, 0
+            api.requests = 0
             t_busy, res = timed(lambda s=size: gpu_cluster.evaluate(api, spec(s)), repeat)
-            list_http, list_calls = http.n / repeat, api.requests / repeat
+            list_calls = list_http = api.requests / repeat
             # kwok heartbeats every node (leases and status) through the same 2-core API server;
             # pause it while measuring so that the figures are about the reads, not that load.
             # A few seconds is far below the node-monitor grace period: nodes stay Ready.
@@ -180,10 +165,10 @@ def bench_cluster(sizes: list[int], repeat: int, keep: bool, purge: bool) -> Non
                 t_list, res = timed(lambda s=size: gpu_cluster.evaluate(api, spec(s)), repeat)
                 t_seq, _ = timed(lambda s=size: gpu_cluster.evaluate(seq_api, spec(s)), repeat)
                 names = [f"{POOL}-{i:04d}" for i in range(size)]
-                http.n, api.requests = 0, 0
+                api.requests = 0
                 n_rep = 1 if size >= 1000 else repeat
                 t_naive, naive_res = timed(lambda s=size, nm=names: naive(api, nm, spec(s)), n_rep)
-                naive_http = http.n / n_rep
+                naive_http = api.requests / n_rep
             finally:
                 os.kill(kwok, signal.SIGCONT)
             assert naive_res["ready"] == res["ready"], "the baseline must reach the same verdict"
@@ -197,7 +182,7 @@ def bench_cluster(sizes: list[int], repeat: int, keep: bool, purge: bool) -> Non
             print("bench cluster stopped and purged")
 
     print()
-    print("cluster mode (median of runs; requests counted at urllib3)")
+    print("cluster mode (median of runs; HTTP requests counted by the client)")
     print(f"{'nodes':>6} {'list s':>8} {'seq s':>7} {'busy s':>7} {'list calls':>10} {'list HTTP':>9} "
           f"{'naive s':>8} {'naive HTTP':>10} {'speedup':>8} {'req ratio':>10} ready")
     for size, t_list, calls, req, t_naive, naive_req, ready, t_seq, t_busy in rows:

@@ -7,10 +7,7 @@ one GPU on the pool and must complete; it is deleted afterwards.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import (
@@ -21,76 +18,10 @@ from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict impor
     poll,
     summarize,
 )
+from ansible_collections.agentic.platform.plugins.module_utils.kube_client import ApiError, KubeClient
 
 SMOKE_LABEL = "app.kubernetes.io/name"
 SMOKE_NAME = "gpu-readiness-smoke"
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, reason: str, body: str = ""):
-        super().__init__(f"{status} {reason}: {body[:300]}")
-        self.status = status
-
-
-class KubeApi:
-    """Raw JSON calls through a kubernetes ``ApiClient`` (no per-object model building).
-
-    ``requests`` counts every call made, for the result and the benchmark.
-    """
-
-    def __init__(self, api_client, cached_reads: bool = True, parallel: bool = True):
-        self.api_client = api_client
-        self.requests = 0
-        self._lock = threading.Lock()
-        # resourceVersion=0: served from the API server's watch cache without a quorum read
-        # (at most a moment behind etcd, which a polling gate does not mind).
-        self.cached_reads = cached_reads
-        # the node and pod lists are sent at once (the API server encodes them in parallel)
-        self.parallel = parallel
-
-    def call(self, method: str, path: str, query: dict | None = None, body: dict | None = None) -> dict:
-        with self._lock:
-            self.requests += 1
-        headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        params = list((query or {}).items())
-        try:
-            if hasattr(self.api_client, "param_serialize"):  # kubernetes client >= 32 (new generator)
-                request = self.api_client.param_serialize(method, path, query_params=params, header_params=headers,
-                                                          body=body, auth_settings=["BearerToken"])
-                resp = self.api_client.call_api(*request)
-                data, status = resp.read(), resp.status
-            else:
-                resp = self.api_client.call_api(
-                    path, method, query_params=params, header_params=headers, body=body,
-                    auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True)
-                data, status = resp.data, resp.status
-        except Exception as exc:  # kubernetes.client.ApiException, without importing it here
-            if getattr(exc, "status", None) is None:
-                raise
-            raise ApiError(exc.status, getattr(exc, "reason", ""), str(getattr(exc, "body", "") or "")) from exc
-        if status >= 400:
-            raise ApiError(status, getattr(resp, "reason", ""), data.decode("utf-8", "replace"))
-        return json.loads(data) if data else {}
-
-    def list(self, path: str, label_selector: str = "") -> list[dict]:
-        query = {"labelSelector": label_selector} if label_selector else {}
-        if self.cached_reads:
-            query.update(resourceVersion="0", resourceVersionMatch="NotOlderThan")
-        return self.call("GET", path, query).get("items", [])
-
-    def lists(self, *requests: tuple[str, str]) -> list[list[dict]]:
-        """Several lists, concurrently when ``parallel``."""
-        if not self.parallel or len(requests) < 2:
-            return [self.list(path, selector) for path, selector in requests]
-        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-            return list(pool.map(lambda r: self.list(*r), requests))
-
-
-def api_from_client(k8s_client) -> KubeApi:
-    """A KubeApi from kubernetes.core's K8SClient (or a DynamicClient, or an ApiClient)."""
-    inner = getattr(k8s_client, "client", k8s_client)       # K8SClient -> DynamicClient
-    inner = getattr(inner, "client", inner)                   # DynamicClient -> ApiClient
-    return KubeApi(inner)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +111,7 @@ def node_checks(node: dict, spec: dict, plugin_pods: list[dict] | None) -> dict:
     return out
 
 
-def evaluate(api: KubeApi, spec: dict, strict: bool = False) -> dict:
+def evaluate(api: KubeClient, spec: dict, strict: bool = False) -> dict:
     """One look at the pool: two list calls, then every check on every node."""
     before = api.requests
     selector = spec["selector"]
@@ -272,7 +203,7 @@ def smoke_job(spec: dict, smoke: dict) -> dict:
     }
 
 
-def run_smoke(api: KubeApi, spec: dict, smoke: dict, clock=time.monotonic, sleep=time.sleep) -> dict:
+def run_smoke(api: KubeClient, spec: dict, smoke: dict, clock=time.monotonic, sleep=time.sleep) -> dict:
     """Create the smoke Job, wait for it to succeed or fail, delete it. Returns a check."""
     ns = quote(smoke["namespace"])
     job = smoke_job(spec, smoke)
@@ -308,7 +239,7 @@ def skipped_smoke(reason: str) -> dict:
     return check(NO_EVIDENCE, reason)
 
 
-def readiness(api: KubeApi, spec: dict, smoke: dict | None = None, wait: bool = False, timeout: float = 300,
+def readiness(api: KubeClient, spec: dict, smoke: dict | None = None, wait: bool = False, timeout: float = 300,
               interval: float = 5, strict: bool = False, check_mode: bool = False,
               clock=time.monotonic, sleep=time.sleep) -> dict:
     """Poll the pool until ready (or once without ``wait``); then, if asked, the smoke Job."""

@@ -30,13 +30,15 @@ description:
     per node. Per node C(ready), C(gpu_capacity) (capacity == allocatable == I(gpus_per_node)),
     C(labels), C(taints) and C(device_plugin) (a Ready device-plugin pod on the node); for the pool
     C(pool_size) and, with I(smoke_test=true), C(smoke).
+  - I(mode=cluster) runs in the controller (action plugin, no Python dependency); I(mode=host) runs
+    the module on the host.
   - The module never changes anything it checks, so C(changed) is always false. The optional smoke Job
     (I(smoke_test=true)) is created, waited for and deleted within the same call; it is not created in
     check mode.
 author:
   - agentic.platform developers
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - agentic.platform.kube_auth
 options:
   mode:
     description: C(host) checks the machine the module runs on; C(cluster) checks a node pool through the API.
@@ -161,7 +163,6 @@ options:
 notes:
   - Check mode is fully supported; nothing is ever written, and the smoke Job is skipped (C(no_evidence)).
 requirements:
-  - "mode=cluster: kubernetes (python client)"
   - "mode=host: nvidia-ml-py (optional; nvidia-smi is used without it)"
 """
 
@@ -278,111 +279,19 @@ elapsed:
   type: float
 """
 
-import copy
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.agentic.platform.plugins.module_utils import gpu_cluster, gpu_host
-from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import failure_message, poll
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-
-
-def argument_spec() -> dict:
-    spec = copy.deepcopy(AUTH_ARG_SPEC)
-    spec.update(
-        mode={"type": "str", "required": True, "choices": ["host", "cluster"]},
-        wait={"type": "bool", "default": False},
-        timeout={"type": "int", "default": 300},
-        interval={"type": "int", "default": 5},
-        strict={"type": "bool", "default": False},
-        fail_on_not_ready={"type": "bool", "default": True},
-        gpu_count={"type": "int"},
-        product={"type": "str"},
-        driver_version={"type": "str"},
-        persistence_mode={"type": "bool", "default": True},
-        ecc_mode={"type": "str", "choices": ["enabled", "disabled", "any"], "default": "enabled"},
-        mig_mode={"type": "str", "choices": ["enabled", "disabled", "any"], "default": "any"},
-        pcie_gen={"type": "int"},
-        pcie_width={"type": "int"},
-        fatal_xids={"type": "list", "elements": "int"},
-        source={"type": "str", "choices": ["auto", "nvml", "nvidia-smi"], "default": "auto"},
-        replay_dir={"type": "list", "elements": "path"},
-        label_selector={"type": "str"},
-        expected_nodes={"type": "int"},
-        gpus_per_node={"type": "int"},
-        gpu_resource={"type": "str", "default": "nvidia.com/gpu"},
-        expected_labels={"type": "dict", "default": {}},
-        expected_taints={"type": "list", "elements": "dict", "default": []},
-        device_plugin_namespace={"type": "str", "default": "kube-system"},
-        device_plugin_selector={"type": "str", "default": "app.kubernetes.io/name=nvidia-device-plugin"},
-        smoke_test={"type": "bool", "default": False},
-        smoke_namespace={"type": "str", "default": "kube-system"},
-        smoke_image={"type": "str", "default": "nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04"},
-        smoke_command={"type": "list", "elements": "str", "default": ["nvidia-smi", "-L"]},
-        smoke_runtime_class={"type": "str", "default": ""},
-    )
-    return spec
-
-
-def _validate(module, p) -> None:
-    for name in ("timeout", "interval"):
-        if p[name] <= 0:
-            module.fail_json(msg=f"{name} must be a positive number of seconds, got {p[name]}")
-    for name in ("gpu_count", "expected_nodes", "gpus_per_node", "pcie_gen", "pcie_width"):
-        if p[name] is not None and p[name] < 0:
-            module.fail_json(msg=f"{name} must be zero or more, got {p[name]}")
-    for i, taint in enumerate(p["expected_taints"]):
-        if not taint.get("key") or taint.get("effect") not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
-            module.fail_json(msg=f"expected_taints[{i}] needs a key and an effect of NoSchedule, "
-                                 f"PreferNoSchedule or NoExecute, got {taint!r}")
-    if p["mode"] == "cluster" and not p["label_selector"]:
-        module.fail_json(msg="label_selector is required with mode=cluster (for example node-pool=gpu)")
-
-
-def run_host(p) -> dict:
-    reader = gpu_host.ReplayReader(*p["replay_dir"]) if p["replay_dir"] else gpu_host.SystemReader()
-    expect = {"gpu_count": p["gpu_count"], "product": p["product"], "driver_version": p["driver_version"],
-              "persistence_mode": p["persistence_mode"], "ecc_mode": p["ecc_mode"], "mig_mode": p["mig_mode"],
-              "pcie_gen": p["pcie_gen"], "pcie_width": p["pcie_width"], "fatal_xids": p["fatal_xids"]}
-    return poll(lambda: gpu_host.evaluate(reader, expect, p["source"], p["strict"]),
-                p["wait"], p["timeout"], p["interval"])
-
-
-def run_cluster(module, p) -> dict:
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-
-    module.requires("kubernetes")
-    api = gpu_cluster.api_from_client(get_api_client(module=module))
-    spec = {"selector": p["label_selector"], "expected_nodes": p["expected_nodes"],
-            "gpus_per_node": p["gpus_per_node"], "resource": p["gpu_resource"],
-            "labels": {k: str(v) for k, v in p["expected_labels"].items()}, "taints": p["expected_taints"]}
-    if p["device_plugin_selector"]:
-        spec["device_plugin"] = {"namespace": p["device_plugin_namespace"], "selector": p["device_plugin_selector"]}
-    smoke = None
-    if p["smoke_test"]:
-        smoke = {"namespace": p["smoke_namespace"], "image": p["smoke_image"], "command": p["smoke_command"],
-                 "runtime_class": p["smoke_runtime_class"], "timeout": p["timeout"],
-                 "interval": min(p["interval"], 2)}
-    return gpu_cluster.readiness(api, spec, smoke, wait=p["wait"], timeout=p["timeout"], interval=p["interval"],
-                                 strict=p["strict"], check_mode=module.check_mode)
+from ansible_collections.agentic.platform.plugins.module_utils import gpu_readiness_run
 
 
 def main():
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True,
-                              check_k8s=False, check_pyyaml=False)
+    module = AnsibleModule(argument_spec=gpu_readiness_run.ARG_SPEC, supports_check_mode=True)
     p = module.params
-    _validate(module, p)
-    try:
-        if p["mode"] == "host":
-            result = run_host(p)
-            title = "GPU host not ready"
-        else:
-            result = run_cluster(module, p)
-            title = f"GPU pool '{p['label_selector']}' not ready"
-    except (gpu_cluster.ApiError, gpu_host.ReplayError, OSError, ValueError) as exc:
-        module.fail_json(msg=f"gpu_readiness ({p['mode']}) could not read its evidence: {exc}")
-    if not result["ready"] and p["fail_on_not_ready"]:
-        module.fail_json(msg=failure_message(title, result), changed=False, **result)
+    problem = gpu_readiness_run.problem(p)
+    if problem:
+        module.fail_json(msg=problem)
+    result, failure = gpu_readiness_run.run(p, check_mode=module.check_mode)
+    if failure:
+        module.fail_json(msg=failure, changed=False, **result)
     module.exit_json(changed=False, **result)
 
 

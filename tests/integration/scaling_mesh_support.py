@@ -42,14 +42,12 @@ def changed_objects(run: Run, host: str = "local") -> list[str]:
     for play in run.data["plays"]:
         for task in play["tasks"]:
             res = task["hosts"].get(host, {})
-            if res.get("action") != "kubernetes.core.k8s" or not res.get("changed"):
+            if res.get("action") != "agentic.platform.k8s_apply" or not res.get("changed"):
                 continue
-            inner = res.get("result") or {}
-            items = inner.get("results") if isinstance(inner, dict) and "results" in inner else [res]
-            for item in items:
-                if item.get("changed"):
-                    obj = item.get("result") or {}
-                    out.append(f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}")
+            for line in res.get("objects", []):  # "<Kind> [<namespace>/]<name> <operation>"
+                kind, name, operation = line.split(" ")
+                if operation in ("created", "updated", "deleted"):
+                    out.append(f"{kind}/{name.rsplit('/', 1)[-1]}")
     return out
 
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from ansible_collections.agentic.platform.plugins.module_utils import gpu_cluster
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import failure_message
-from kubernetes import config as kube_config
+from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient
 from site_support import run_site
 
 pytestmark = pytest.mark.cluster
@@ -69,8 +69,8 @@ def pool(kubectl):
 
 
 @pytest.fixture(scope="module")
-def api(kubectl) -> gpu_cluster.KubeApi:
-    return gpu_cluster.KubeApi(kube_config.new_client_from_config(config_file=kubectl.kubeconfig))
+def api(kubectl) -> KubeClient:
+    return KubeClient.from_config(kubectl.kubeconfig)
 
 
 def spec(pool: str, case: str, **extra) -> dict:

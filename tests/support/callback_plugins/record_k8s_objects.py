@@ -1,4 +1,4 @@
-"""Ansible callback: record every object a kubernetes.core.k8s apply task rendered.
+"""Ansible callback: record every object an agentic.platform.k8s_apply task applied.
 
 Enabled by the tests and the benchmark (ANSIBLE_CALLBACK_PLUGINS=<this dir>,
 ANSIBLE_CALLBACKS_ENABLED=record_k8s_objects); writes one JSON object per line to the file
@@ -16,9 +16,9 @@ from ansible.plugins.callback import CallbackBase
 DOCUMENTATION = r"""
 name: record_k8s_objects
 type: aggregate
-short_description: Record the objects rendered by kubernetes.core.k8s tasks (tests and benchmarks)
+short_description: Record the objects applied by k8s_apply tasks (tests and benchmarks)
 description:
-  - Appends each rendered definition of a kubernetes.core.k8s task with state present to the
+  - Appends each object of a k8s_apply task with state present, as the task rendered it, to the
     JSON-lines file named by the AGENTIC_RECORD_OBJECTS environment variable.
 requirements:
   - enabled with ANSIBLE_CALLBACKS_ENABLED=record_k8s_objects
@@ -33,14 +33,14 @@ class CallbackModule(CallbackBase):
 
     def _record(self, result) -> None:
         path = os.environ.get("AGENTIC_RECORD_OBJECTS")
-        action = result._task.action
-        if not path or action not in ("kubernetes.core.k8s", "k8s"):
+        if not path or result._task.action not in ("agentic.platform.k8s_apply", "k8s_apply"):
             return
-        args = (result._result.get("invocation") or {}).get("module_args") or {}
-        definition = args.get("definition")
-        if not definition or args.get("state", "present") != "present":
+        if result._task_fields.get("no_log"):  # never write a secret value to the record
             return
-        docs = definition if isinstance(definition, list) else [definition]
+        args = result._task_fields.get("args") or {}  # as templated for this run
+        docs = args.get("objects")
+        if not isinstance(docs, list) or args.get("state", "present") != "present":
+            return
         with open(path, "a", encoding="utf-8") as out:
             for doc in docs:
                 if isinstance(doc, dict) and doc.get("kind"):

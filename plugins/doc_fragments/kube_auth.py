@@ -1,0 +1,36 @@
+"""Connection options of the in-controller Kubernetes actions (k8s_apply, k8s_read)."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  kubeconfig:
+    description:
+      - Path to a kubeconfig (several joined by C(:) like E(KUBECONFIG)). Defaults to E(KUBECONFIG),
+        then C(~/.kube/config); with none, the in-cluster service account is used.
+      - Client certificates, bearer tokens, token files, basic auth and exec credential plugins
+        (client.authentication.k8s.io) are supported; C(auth-provider) and C(proxy-url) are not.
+    type: path
+  context:
+    description: The kubeconfig context; defaults to its current-context.
+    type: str
+  host:
+    description: API server URL, overriding the kubeconfig's.
+    type: str
+  api_key:
+    description: Bearer token, overriding the kubeconfig's credentials.
+    type: str
+  validate_certs:
+    description: Verify the API server's certificate; defaults to the kubeconfig's C(insecure-skip-tls-verify).
+    type: bool
+    aliases: [verify_ssl]
+  ca_cert:
+    description: CA bundle to verify the API server with, overriding the kubeconfig's.
+    type: path
+    aliases: [ssl_ca_cert]
+notes:
+  - Runs in the controller (no module is sent to the host) over one keep-alive HTTPS connection,
+    with no Python dependency beyond ansible-core.
+"""

@@ -1,0 +1,299 @@
+"""Server-side apply of a step's objects, the step's wait, and reads, for the in-controller
+actions ``k8s_apply`` and ``k8s_read``.
+
+Plain Python over ``KubeClient`` so that pytest drives it directly against the local cluster.
+Secret values never leave this module: every object returned or diffed has its Secret data
+replaced by markers.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+from ansible_collections.agentic.platform.plugins.module_utils.kube_client import ApiError, KubeClient, KubeError
+
+REDACTED = "<redacted>"
+REDACTED_CHANGED = "<redacted, changed>"
+# Server-maintained metadata left out of results and diffs (noise, or a moving target).
+_SERVER_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink")
+
+
+class ApplyError(Exception):
+    """A step failed; the message names the object and what the API server said."""
+
+
+def ref(obj: dict) -> str:
+    meta = obj.get("metadata") or {}
+    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{obj.get('kind')} {ns}{meta.get('name')}"
+
+
+def with_namespace(obj: dict, client: KubeClient, namespace: str | None) -> dict:
+    """A copy of the object with the default namespace filled in where its kind is namespaced."""
+    obj = copy.deepcopy(obj)
+    for key in ("apiVersion", "kind"):
+        if not obj.get(key):
+            raise ApplyError(f"an object has no {key}: {str(obj)[:200]}")
+    meta = obj.setdefault("metadata", {})
+    if not meta.get("name"):
+        raise ApplyError(f"a {obj['kind']} has no metadata.name")
+    res = client.resource(obj["apiVersion"], obj["kind"])
+    if res["namespaced"]:
+        meta["namespace"] = meta.get("namespace") or namespace
+        if not meta["namespace"]:
+            raise ApplyError(f"{ref(obj)} is namespaced but has no namespace (set `namespace`)")
+    else:
+        meta.pop("namespace", None)
+    return obj
+
+
+def redact(obj: dict | None, other: dict | None = None) -> dict | None:
+    """The object for output: server metadata dropped and, for a Secret, every value replaced by
+    a marker (REDACTED_CHANGED where ``other``, the object it is compared with, differs)."""
+    if obj is None:
+        return None
+    out = copy.deepcopy(obj)
+    meta = out.get("metadata") or {}
+    for key in _SERVER_METADATA:
+        meta.pop(key, None)
+    annotations = meta.get("annotations") or {}
+    annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    if out.get("kind") == "Secret":
+        other_data = _secret_values(other) if other is not None else None
+        mine = _secret_values(obj)
+        out.pop("stringData", None)
+        out["data"] = {k: (REDACTED_CHANGED if other_data is not None and other_data.get(k) != v else REDACTED)
+                       for k, v in sorted(mine.items())}
+    return out
+
+
+def _secret_values(obj: dict) -> dict:
+    import base64
+    values = dict(obj.get("data") or {})
+    for k, v in (obj.get("stringData") or {}).items():
+        values[k] = base64.b64encode(str(v).encode()).decode()
+    return values
+
+
+def _comparable(obj: dict | None) -> dict | None:
+    if obj is None:
+        return None
+    out = copy.deepcopy(obj)
+    for key in _SERVER_METADATA:
+        (out.get("metadata") or {}).pop(key, None)
+    return out
+
+
+class Applier:
+    def __init__(self, client: KubeClient, field_manager: str, force_conflicts: bool = True,
+                 check_mode: bool = False, clock=time.monotonic, sleep=time.sleep):
+        self.client = client
+        self.field_manager = field_manager
+        self.force_conflicts = force_conflicts
+        self.check_mode = check_mode
+        self.clock, self.sleep = clock, sleep
+        self._namespaces: dict[str, bool] = {}
+
+    def _namespace_exists(self, name: str) -> bool:
+        if name not in self._namespaces:
+            self._namespaces[name] = self.client.get("v1", "Namespace", name) is not None
+        return self._namespaces[name]
+
+    # ---- apply ---------------------------------------------------------------------------
+    def apply(self, obj: dict) -> dict:
+        """Server-side apply one object (dry-run in check mode). Returns
+        {'ref', 'operation', 'changed', 'before', 'after'} with raw objects."""
+        meta = obj["metadata"]
+        api_version, kind, name, ns = obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")
+        if ns and self.check_mode and not self._namespace_exists(ns):
+            # The namespace is only dry-run created: nothing can be dry-run inside it.
+            return {"ref": ref(obj), "operation": "created", "changed": True, "before": None, "after": obj}
+        before = self.client.get(api_version, kind, name, ns)
+        query = {"fieldManager": self.field_manager, "fieldValidation": "Strict"}
+        if self.force_conflicts:
+            query["force"] = "true"
+        if self.check_mode:
+            query["dryRun"] = "All"
+        try:
+            after = self.client.call("PATCH", self.client.path(api_version, kind, ns, name), query, obj,
+                                     content_type="application/apply-patch+yaml")
+        except ApiError as exc:
+            raise ApplyError(f"server-side apply of {ref(obj)} failed: {exc}") from None
+        if kind == "Namespace" and self.check_mode and before is None:
+            self._namespaces[name] = False
+        if before is None:
+            operation, changed = "created", True
+        elif self.check_mode:
+            changed = _comparable(before) != _comparable(after)
+            operation = "updated" if changed else "unchanged"
+        else:
+            changed = before["metadata"].get("resourceVersion") != after["metadata"].get("resourceVersion")
+            operation = "updated" if changed else "unchanged"
+        return {"ref": ref(obj), "operation": operation, "changed": changed, "before": before, "after": after}
+
+    def delete(self, obj: dict) -> dict:
+        meta = obj["metadata"]
+        api_version, kind, name, ns = obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")
+        before = self.client.get(api_version, kind, name, ns)
+        if before is None:
+            return {"ref": ref(obj), "operation": "absent", "changed": False, "before": None, "after": None}
+        query = {"propagationPolicy": "Foreground"}
+        if self.check_mode:
+            query["dryRun"] = "All"
+        try:
+            self.client.call("DELETE", self.client.path(api_version, kind, ns, name), query)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise ApplyError(f"deleting {ref(obj)} failed: {exc}") from None
+        return {"ref": ref(obj), "operation": "deleted", "changed": True, "before": before, "after": None}
+
+    # ---- wait ----------------------------------------------------------------------------
+    def wait(self, objs: list[dict], timeout: float, condition: dict | None = None, deleted: bool = False) -> None:
+        """Until every object is ready (see ``not_ready``), or gone when ``deleted``."""
+        deadline = self.clock() + timeout
+        # The apply returned every object as stored: only kinds with a notion of ready are polled.
+        pending = [o for o in objs if deleted or condition or o["kind"] in READY_KINDS]
+        delay = 0.1
+        while True:
+            still, reasons = [], []
+            for obj in pending:
+                meta = obj["metadata"]
+                live = self.client.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+                reason = ("still exists" if live is not None else None) if deleted else not_ready(live, condition)
+                if reason:
+                    still.append(obj)
+                    reasons.append(f"{ref(obj)}: {reason}")
+            if not still:
+                return
+            if any(r.endswith(FATAL) for r in reasons) or self.clock() >= deadline:
+                raise ApplyError(f"not ready after {timeout:g}s: " + "; ".join(r.removesuffix(FATAL) for r in reasons))
+            pending = still
+            self.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+
+
+FATAL = " (fatal)"
+READY_KINDS = frozenset(("Deployment", "StatefulSet", "DaemonSet", "ResourceQuota", "Namespace",
+                         "HorizontalPodAutoscaler", "ScaledObject"))
+
+
+def _conditions(obj: dict) -> dict[str, dict]:
+    return {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+def not_ready(obj: dict | None, condition: dict | None = None) -> str | None:
+    """Why the object is not ready yet, or None when it is. What ready means follows
+    ``kubectl rollout status`` for workloads; ``condition`` ({type, status}) is used for other kinds."""
+    if obj is None:
+        return "does not exist"
+    kind, spec, status = obj.get("kind"), obj.get("spec") or {}, obj.get("status") or {}
+    meta = obj.get("metadata") or {}
+    if condition:
+        found = _conditions(obj).get(condition["type"])
+        if not found or found.get("status") != condition.get("status", "True"):
+            return f"condition {condition['type']} is not {condition.get('status', 'True')}"
+        return None
+    workload = kind in ("Deployment", "StatefulSet", "DaemonSet")
+    if workload and status.get("observedGeneration", 0) < meta.get("generation", 0):
+        return "the controller has not seen the latest spec yet"
+    if kind == "Deployment":
+        progressing = _conditions(obj).get("Progressing") or {}
+        if progressing.get("reason") == "ProgressDeadlineExceeded":
+            return f"rollout stalled: {progressing.get('message', '')}{FATAL}"
+        want = spec.get("replicas", 1)
+        if status.get("updatedReplicas", 0) < want:
+            return f"{status.get('updatedReplicas', 0)} of {want} replicas updated"
+        if status.get("replicas", 0) > status.get("updatedReplicas", 0):
+            return f"{status.get('replicas', 0) - status.get('updatedReplicas', 0)} old replicas pending termination"
+        if status.get("availableReplicas", 0) < status.get("updatedReplicas", 0):
+            return f"{status.get('availableReplicas', 0)} of {want} updated replicas available"
+        return None
+    if kind == "StatefulSet":
+        want = spec.get("replicas", 1)
+        if status.get("readyReplicas", 0) < want:
+            return f"{status.get('readyReplicas', 0)} of {want} replicas ready"
+        strategy = (spec.get("updateStrategy") or {}).get("type", "RollingUpdate")
+        if strategy == "RollingUpdate" and status.get("updateRevision") != status.get("currentRevision"):
+            return f"{status.get('updatedReplicas', 0)} of {want} replicas updated"
+        return None
+    if kind == "DaemonSet":
+        want = status.get("desiredNumberScheduled", 0)
+        if status.get("updatedNumberScheduled", 0) < want or status.get("numberAvailable", 0) < want:
+            return f"{status.get('numberAvailable', 0)} of {want} daemon pods available"
+        return None
+    if kind == "ResourceQuota":  # quota admission refuses pods until the quota is counted
+        if set(status.get("hard") or {}) != set(spec.get("hard") or {}):
+            return "the quota is not counted yet"
+        return None
+    if kind == "Namespace":
+        return None if status.get("phase") == "Active" else f"phase {status.get('phase')}"
+    if kind == "HorizontalPodAutoscaler":
+        # Without metrics the HPA is not ScalingActive, but AbleToScale once it can read and
+        # update the target's scale: the target exists and the HPA works.
+        able = _conditions(obj).get("AbleToScale") or {}
+        return None if able.get("status") == "True" else "condition AbleToScale is not True"
+    if kind == "ScaledObject":
+        ready = _conditions(obj).get("Ready") or {}
+        return None if ready.get("status") == "True" else "condition Ready is not True"
+    return None
+
+
+# ---- the two entry points -----------------------------------------------------------------
+
+def run_apply(client: KubeClient, objects: list[dict], *, field_manager: str, namespace: str | None = None,
+              state: str = "present", force_conflicts: bool = True, wait: bool = False,
+              wait_timeout: float = 300, wait_condition: dict | None = None, check_mode: bool = False,
+              want_diff: bool = False, applier: Applier | None = None) -> dict:
+    """Apply (or delete) every object in order, then wait for all of them. Returns the action's
+    result: changed, objects (a line each), resources (as stored, redacted) and diff."""
+    applier = applier or Applier(client, field_manager, force_conflicts, check_mode)
+    try:
+        prepared = [with_namespace(o, client, namespace) for o in objects if o]
+        outcomes = [applier.delete(o) if state == "absent" else applier.apply(o) for o in prepared]
+        if wait and not check_mode and prepared:
+            applier.wait(prepared, wait_timeout, wait_condition, deleted=state == "absent")
+    except (ApiError, KubeError) as exc:
+        raise ApplyError(str(exc)) from None
+    result: dict = {
+        "changed": any(o["changed"] for o in outcomes),
+        "objects": [f"{o['ref']} {o['operation']}" for o in outcomes],
+        "resources": [redact(o["after"], o["before"]) for o in outcomes if o["after"] is not None],
+        "api_requests": client.requests,
+    }
+    if want_diff:
+        result["diff"] = [{"before_header": o["ref"], "after_header": o["ref"],
+                           "before": _yaml(redact(o["before"], o["after"])),
+                           "after": _yaml(redact(o["after"], o["before"]))}
+                          for o in outcomes if o["changed"]]
+    return result
+
+
+def run_read(client: KubeClient, *, api_version: str, kind: str, name: str | None = None,
+             namespace: str | None = None, label_selector: str = "") -> dict:
+    """The objects found (a list, empty when none), as the API server stores them."""
+    try:
+        client.resource(api_version, kind)
+    except KubeError:
+        # An API the cluster does not serve (a CRD not installed) holds no objects.
+        return {"changed": False, "resources": [], "api_found": False}
+    try:
+        if name:
+            found = client.get(api_version, kind, name, namespace)
+            items = [found] if found else []
+        else:
+            items = client.call("GET", client.path(api_version, kind, namespace),
+                                {"labelSelector": label_selector} if label_selector else None).get("items", [])
+            for item in items:
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind)
+    except (ApiError, KubeError) as exc:
+        raise ApplyError(f"reading {kind} {name or label_selector or ''} failed: {exc}") from None
+    return {"changed": False, "resources": items, "api_found": True}
+
+
+def _yaml(obj) -> str:
+    if obj is None:
+        return ""
+    import yaml
+    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False)

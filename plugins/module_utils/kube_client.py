@@ -1,0 +1,337 @@
+"""A small Kubernetes API client on the standard library, for actions that run in the controller.
+
+Why not the kubernetes client: importing it costs ~0.3 s and kubernetes.core's modules another
+~0.5 s of AnsiballZ per task; site.yml's steps run in-controller with this client instead
+(one keep-alive HTTPS connection, JSON only). It reads the same kubeconfig: client
+certificates, bearer tokens and token files, basic auth, exec credential plugins (EKS, GKE,
+AKS) and the in-cluster service account.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import shlex
+import ssl
+import subprocess
+import tempfile
+import threading
+from urllib.parse import quote, urlencode, urlsplit
+
+IN_CLUSTER_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+class KubeError(Exception):
+    """A configuration or connection problem (no HTTP status)."""
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, reason: str, body: str = ""):
+        self.status = status
+        self.reason = reason
+        self.body = body
+        try:
+            message = json.loads(body).get("message") or body
+        except (ValueError, AttributeError):
+            message = body
+        super().__init__(f"{status} {reason}: {str(message)[:600]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# kubeconfig
+# ---------------------------------------------------------------------------------------------
+
+def _by_name(items: list | None) -> dict:
+    return {i["name"]: i for i in items or [] if isinstance(i, dict) and "name" in i}
+
+
+def load_kubeconfig(path: str | None = None, context: str | None = None) -> dict:
+    """The cluster and user of a context, as {'server', 'cluster', 'user', 'dir'}.
+
+    ``path`` may list several files (os.pathsep), like KUBECONFIG; the first file to name an
+    entry wins, as in kubectl.
+    """
+    import yaml  # here: the GPU host side of gpu_readiness imports this module without PyYAML
+
+    paths = [p for p in (path or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config"))
+             .split(os.pathsep) if p]
+    merged: dict = {"contexts": {}, "clusters": {}, "users": {}, "current-context": None, "dirs": {}}
+    found = False
+    for p in paths:
+        p = os.path.expanduser(p)
+        if not os.path.exists(p):
+            continue
+        found = True
+        with open(p, encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh) or {}
+        for key in ("contexts", "clusters", "users"):
+            for name, item in _by_name(doc.get(key)).items():
+                merged[key].setdefault(name, item)
+                merged["dirs"].setdefault((key, name), os.path.dirname(os.path.abspath(p)))
+        merged["current-context"] = merged["current-context"] or doc.get("current-context")
+    if not found:
+        raise KubeError(f"no kubeconfig found at {':'.join(paths)}")
+    name = context or merged["current-context"]
+    if not name or name not in merged["contexts"]:
+        raise KubeError(f"context '{name}' is not in the kubeconfig {':'.join(paths)}")
+    ctx = merged["contexts"][name].get("context") or {}
+    cluster_name, user_name = ctx.get("cluster"), ctx.get("user")
+    if cluster_name not in merged["clusters"]:
+        raise KubeError(f"cluster '{cluster_name}' of context '{name}' is not in the kubeconfig")
+    cluster = merged["clusters"][cluster_name].get("cluster") or {}
+    user = (merged["users"].get(user_name) or {}).get("user") or {}
+    return {"server": cluster.get("server", ""), "cluster": cluster, "user": user,
+            "namespace": ctx.get("namespace"),
+            "cluster_dir": merged["dirs"].get(("clusters", cluster_name), "."),
+            "user_dir": merged["dirs"].get(("users", user_name), ".")}
+
+
+def _file(base: str, path: str) -> str:
+    return path if os.path.isabs(path) else os.path.join(base, path)
+
+
+def _exec_credential(spec: dict, base: str) -> dict:
+    """Run an exec credential plugin (client.authentication.k8s.io) and return its status."""
+    command = spec.get("command")
+    if not command:
+        raise KubeError("the kubeconfig user's exec plugin has no command")
+    env = dict(os.environ)
+    for item in spec.get("env") or []:
+        env[item["name"]] = item["value"]
+    api_version = spec.get("apiVersion", "client.authentication.k8s.io/v1")
+    env["KUBERNETES_EXEC_INFO"] = json.dumps({"apiVersion": api_version, "kind": "ExecCredential",
+                                              "spec": {"interactive": False}})
+    if "/" in command and not os.path.isabs(command):
+        command = _file(base, command)
+    try:
+        out = subprocess.run([command, *(spec.get("args") or [])], env=env, capture_output=True, text=True,
+                             timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        hint = spec.get("installHint") or ""
+        raise KubeError(f"exec credential plugin {shlex.quote(command)} failed: "
+                        f"{getattr(exc, 'stderr', '') or exc} {hint}".strip()) from None
+    try:
+        return json.loads(out.stdout).get("status") or {}
+    except ValueError:
+        raise KubeError(f"exec credential plugin {shlex.quote(command)} printed no ExecCredential") from None
+
+
+class KubeClient:
+    """JSON calls to one API server over one keep-alive HTTPS connection (thread-safe)."""
+
+    def __init__(self, server: str, ssl_context: ssl.SSLContext | None, headers: dict, timeout: float = 30,
+                 server_hostname: str | None = None, cached_reads: bool = True, parallel: bool = True):
+        parts = urlsplit(server)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise KubeError(f"the API server address '{server}' is not an http(s) URL")
+        self.scheme, self.host = parts.scheme, parts.hostname
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.prefix = parts.path.rstrip("/")
+        self.ssl_context = ssl_context
+        self.server_hostname = server_hostname
+        self.headers = headers
+        self.timeout = timeout
+        self.requests = 0
+        # Lists read the API server's watch cache (resourceVersion=0: no quorum read of etcd, at
+        # most a moment behind it, which polling does not mind) and several go at once.
+        self.cached_reads = cached_reads
+        self.parallel = parallel
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._resources: dict[str, dict] = {}
+
+    # ---- construction ------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, kubeconfig: str | None = None, context: str | None = None, host: str | None = None,
+                    api_key: str | None = None, validate_certs: bool | None = None,
+                    ca_cert: str | None = None) -> KubeClient:
+        """From a kubeconfig (or, with none, the in-cluster service account); explicit
+        ``host``/``api_key``/``ca_cert``/``validate_certs`` override it."""
+        no_file = not kubeconfig and not os.environ.get("KUBECONFIG") \
+            and not os.path.exists(os.path.expanduser("~/.kube/config"))
+        if (host and api_key and no_file) or (no_file and os.environ.get("KUBERNETES_SERVICE_HOST")):
+            return cls._in_cluster(host, api_key, validate_certs, ca_cert)
+        cfg = load_kubeconfig(kubeconfig, context)
+        cluster, user = cfg["cluster"], cfg["user"]
+        verify = not cluster.get("insecure-skip-tls-verify", False) if validate_certs is None else validate_certs
+        ctx = ssl.create_default_context()
+        if not verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if ca_cert:
+            ctx.load_verify_locations(cafile=ca_cert)
+        elif cluster.get("certificate-authority-data"):
+            ctx.load_verify_locations(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+        elif cluster.get("certificate-authority"):
+            ctx.load_verify_locations(cafile=_file(cfg["cluster_dir"], cluster["certificate-authority"]))
+        if cluster.get("proxy-url"):
+            raise KubeError("kubeconfig clusters with proxy-url are not supported; reach the API server directly")
+        headers: dict[str, str] = {}
+        if "auth-provider" in user:
+            raise KubeError("kubeconfig auth-provider plugins were removed from Kubernetes; use an exec plugin")
+        creds = dict(user)
+        if user.get("exec"):
+            status = _exec_credential(user["exec"], cfg["user_dir"])
+            creds.update({"token": status.get("token"),
+                          "client-certificate-data": status.get("clientCertificateData"),
+                          "client-key-data": status.get("clientKeyData")})
+            creds = {k: v for k, v in creds.items() if v}
+            for key in ("client-certificate-data", "client-key-data"):  # exec data is PEM, not base64
+                if key in creds and key not in user:
+                    creds[key] = base64.b64encode(creds[key].encode()).decode()
+        _load_client_cert(ctx, creds, cfg["user_dir"])
+        token = api_key or creds.get("token")
+        if not token and creds.get("tokenFile"):
+            with open(_file(cfg["user_dir"], creds["tokenFile"]), encoding="utf-8") as fh:
+                token = fh.read().strip()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        elif creds.get("username"):
+            basic = base64.b64encode(f"{creds['username']}:{creds.get('password', '')}".encode()).decode()
+            headers["Authorization"] = f"Basic {basic}"
+        server = host or cfg["server"]
+        return cls(server, ctx if server.startswith("https") else None, headers,
+                   server_hostname=cluster.get("tls-server-name"))
+
+    @classmethod
+    def _in_cluster(cls, host, api_key, validate_certs, ca_cert) -> KubeClient:
+        if not host:
+            host = f"https://{os.environ['KUBERNETES_SERVICE_HOST']}:{os.environ.get('KUBERNETES_SERVICE_PORT', '443')}"
+        if not api_key:
+            with open(os.path.join(IN_CLUSTER_DIR, "token"), encoding="utf-8") as fh:
+                api_key = fh.read().strip()
+        ctx = ssl.create_default_context(cafile=ca_cert or (os.path.join(IN_CLUSTER_DIR, "ca.crt")
+                                                            if os.path.exists(os.path.join(IN_CLUSTER_DIR, "ca.crt"))
+                                                            else None))
+        if validate_certs is False:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return cls(host, ctx, {"Authorization": f"Bearer {api_key}"})
+
+    # ---- HTTP --------------------------------------------------------------------------------
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self.scheme == "https":
+                conn = _HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.ssl_context,
+                                        server_name=self.server_hostname)
+            else:
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self._local.conn = conn
+        return conn
+
+    def call(self, method: str, path: str, query: dict | None = None, body=None,
+             content_type: str = "application/json") -> dict:
+        url = self.prefix + path + (("?" + urlencode(query, doseq=True)) if query else "")
+        payload = json.dumps(body).encode() if body is not None else None
+        headers = {**self.headers, "Accept": "application/json"}
+        if payload is not None:
+            headers["Content-Type"] = content_type
+        with self._lock:
+            self.requests += 1
+        for attempt in (1, 2):  # a keep-alive connection the server closed is retried once
+            conn = self._connection()
+            try:
+                conn.request(method, url, body=payload, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                    http.client.CannotSendRequest, http.client.ResponseNotReady):
+                conn.close()
+                self._local.conn = None
+                if attempt == 2:
+                    raise
+            except OSError as exc:
+                conn.close()
+                self._local.conn = None
+                raise KubeError(f"cannot reach the API server {self.scheme}://{self.host}:{self.port}: {exc}") from None
+        if resp.status >= 400:
+            raise ApiError(resp.status, resp.reason, data.decode("utf-8", "replace"))
+        return json.loads(data) if data else {}
+
+    def list(self, path: str, label_selector: str = "") -> list[dict]:
+        """The items of a list (from the watch cache when ``cached_reads``)."""
+        query = {"labelSelector": label_selector} if label_selector else {}
+        if self.cached_reads:
+            query.update(resourceVersion="0", resourceVersionMatch="NotOlderThan")
+        return self.call("GET", path, query).get("items", [])
+
+    def lists(self, *requests: tuple[str, str]) -> list[list[dict]]:
+        """Several lists, sent concurrently when ``parallel`` (the API server encodes them in parallel)."""
+        if not self.parallel or len(requests) < 2:
+            return [self.list(path, selector) for path, selector in requests]
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+            return list(pool.map(lambda r: self.list(*r), requests))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # ---- discovery ---------------------------------------------------------------------------
+    def resource(self, api_version: str, kind: str) -> dict:
+        """{'name', 'namespaced', 'base'} of a kind, from the API server's discovery."""
+        if api_version not in self._resources:
+            base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+            try:
+                found = self.call("GET", base).get("resources", [])
+            except ApiError as exc:
+                if exc.status == 404:
+                    raise KubeError(f"the API server does not serve {api_version} (is its CRD installed?)") from None
+                raise
+            self._resources[api_version] = {r["kind"]: {"name": r["name"], "namespaced": r["namespaced"], "base": base}
+                                            for r in found if "/" not in r["name"]}
+        try:
+            return self._resources[api_version][kind]
+        except KeyError:
+            raise KubeError(f"the API server serves no kind {kind} in {api_version}") from None
+
+    def path(self, api_version: str, kind: str, namespace: str | None = None, name: str | None = None) -> str:
+        res = self.resource(api_version, kind)
+        path = res["base"]
+        if res["namespaced"] and namespace:
+            path += f"/namespaces/{quote(namespace, safe='')}"
+        path += f"/{res['name']}"
+        return path + (f"/{quote(name, safe='')}" if name else "")
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        try:
+            return self.call("GET", self.path(api_version, kind, namespace, name))
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """Verifies the server certificate for tls-server-name when the kubeconfig sets one."""
+
+    def __init__(self, *args, server_name: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._server_name = server_name
+
+    def connect(self):
+        if not self._server_name:
+            return super().connect()
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_name)
+        return None
+
+
+def _load_client_cert(ctx: ssl.SSLContext, creds: dict, base: str) -> None:
+    cert_file, key_file = creds.get("client-certificate"), creds.get("client-key")
+    cert_data, key_data = creds.get("client-certificate-data"), creds.get("client-key-data")
+    if cert_file and key_file:
+        ctx.load_cert_chain(_file(base, cert_file), _file(base, key_file))
+    elif cert_data and key_data:
+        # ssl loads a key pair from files only: a private file that lives only as long as the load
+        with tempfile.NamedTemporaryFile("wb", suffix=".pem", delete=True) as pem:
+            os.chmod(pem.name, 0o600)
+            pem.write(base64.b64decode(cert_data) + b"\n" + base64.b64decode(key_data))
+            pem.flush()
+            ctx.load_cert_chain(pem.name)

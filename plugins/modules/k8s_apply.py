@@ -1,0 +1,102 @@
+# The work is done by the action plugin of the same name (plugins/action/k8s_apply.py), in the
+# controller; this file documents it.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: k8s_apply
+short_description: Server-side apply a step's Kubernetes objects, then wait until they are ready
+version_added: 0.1.0
+description:
+  - Applies every object of O(objects) in order with server-side apply (one fixed field manager,
+    C(fieldValidation=Strict)), or deletes them with O(state=absent), then optionally waits until
+    all of them are ready.
+  - Reports C(changed) only when the API server stored something new (the object's resourceVersion
+    moved). In check mode every apply is a server dry-run; objects inside a namespace that does not
+    exist yet are reported as to be created.
+  - Secret values never appear in the result or the diff; every value is replaced by a marker that
+    says whether it changed.
+options:
+  objects:
+    description: The objects, each a full manifest (apiVersion, kind, metadata.name).
+    type: list
+    elements: dict
+    required: true
+  namespace:
+    description: Namespace of the namespaced objects that name none.
+    type: str
+  state:
+    description: V(present) applies, V(absent) deletes (foreground propagation).
+    type: str
+    choices: [present, absent]
+    default: present
+  field_manager:
+    description: The server-side apply field manager.
+    type: str
+    default: agentic.platform
+  force_conflicts:
+    description: Take over fields another manager owns (the inventory is the source of truth).
+    type: bool
+    default: true
+  wait:
+    description:
+      - Wait until every object is ready (or gone, with O(state=absent)); not in check mode.
+      - Ready means, like C(kubectl rollout status), every replica updated and available (Deployment),
+        ready at the update revision (StatefulSet), every daemon pod available (DaemonSet); a counted
+        ResourceQuota; an Active Namespace; an HPA that is AbleToScale; a ScaledObject that is Ready;
+        for other kinds, that the object exists. A Deployment past its progress deadline fails at once.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait.
+    type: int
+    default: 300
+  wait_condition:
+    description: Wait for this status condition instead of the kind's readiness.
+    type: dict
+    suboptions:
+      type:
+        description: The condition type.
+        type: str
+        required: true
+      status:
+        description: Its wanted status.
+        type: str
+        default: "True"
+        choices: ["True", "False", "Unknown"]
+extends_documentation_fragment:
+  - agentic.platform.kube_auth
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+author:
+  - agentic.platform developers
+"""
+
+EXAMPLES = r"""
+- name: Apply the agent and wait until it is available
+  agentic.platform.k8s_apply:
+    objects: "{{ lookup('ansible.builtin.template', 'agent.yml.j2') | ansible.builtin.from_yaml_all | list }}"
+    namespace: agents
+    field_manager: agentic.platform
+    wait: true
+    wait_timeout: 300
+"""
+
+RETURN = r"""
+objects:
+  description: One line per object, C(<kind> <namespace>/<name> <created|updated|unchanged|deleted|absent>).
+  returned: always
+  type: list
+  elements: str
+resources:
+  description: The objects as the API server stored them (in check mode, would store), Secret values redacted.
+  returned: always
+  type: list
+  elements: dict
+api_requests:
+  description: HTTP requests made.
+  returned: always
+  type: int
+"""

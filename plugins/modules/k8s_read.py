@@ -1,0 +1,58 @@
+# The work is done by the action plugin of the same name (plugins/action/k8s_read.py), in the
+# controller; this file documents it.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: k8s_read
+short_description: Read Kubernetes objects by name or label selector
+version_added: 0.1.0
+description:
+  - One GET of a named object, or one list of a kind (in a namespace, or cluster-wide) filtered by
+    a label selector. A missing object is an empty list, not an error.
+options:
+  api_version:
+    description: The objects' apiVersion.
+    type: str
+    default: v1
+  kind:
+    description: The objects' kind.
+    type: str
+    required: true
+  name:
+    description: The object's name; without it, every object of the kind is listed.
+    type: str
+  namespace:
+    description: The namespace (for namespaced kinds; a list without one is cluster-wide).
+    type: str
+  label_selector:
+    description: A label selector for the list, e.g. C(app=redis,tier!=cache).
+    type: str
+    default: ""
+extends_documentation_fragment:
+  - agentic.platform.kube_auth
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+author:
+  - agentic.platform developers
+"""
+
+EXAMPLES = r"""
+- name: Read the Secret already in the cluster
+  agentic.platform.k8s_read:
+    kind: Secret
+    namespace: agents
+    name: agentic-ai-secrets
+  register: live
+  no_log: true
+"""
+
+RETURN = r"""
+resources:
+  description: The objects found, as the API server stores them (empty when none).
+  returned: always
+  type: list
+  elements: dict
+"""
