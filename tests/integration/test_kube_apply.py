@@ -76,7 +76,8 @@ def test_secret_values_never_returned_or_diffed(client, namespace):
 def test_strict_field_validation_names_the_object(client, namespace):
     bad = configmap("bad", a="1")
     bad["spec"] = {"circuitBreaker": True}
-    with pytest.raises(ApplyError, match=rf"ConfigMap {namespace}/bad failed: .*(not declared in schema|unknown field)"):
+    rejected = rf"ConfigMap {namespace}/bad failed: .*(not declared in schema|unknown field)"
+    with pytest.raises(ApplyError, match=rejected):
         apply(client, [bad], namespace)
 
 
@@ -123,7 +124,8 @@ def test_unknown_kind_is_a_clear_error(client, namespace):
 def test_exec_credential_plugin_and_token_file(kubectl, tmp_path, namespace):
     """A kubeconfig whose user is an exec plugin (as EKS, GKE and AKS write them) works, and a
     bearer token from a tokenFile is sent (the API server answers 401 for a wrong one)."""
-    cfg = yaml.safe_load(open(kubectl.kubeconfig, encoding="utf-8"))
+    with open(kubectl.kubeconfig, encoding="utf-8") as fh:
+        cfg = yaml.safe_load(fh)
     user = cfg["users"][0]["user"]
     plugin = tmp_path / "credential-plugin"
     with open(user["client-certificate"], encoding="utf-8") as crt, open(user["client-key"], encoding="utf-8") as key:
