@@ -77,9 +77,12 @@ def _secret_values(obj: dict) -> dict:
 
 
 def _comparable(obj: dict | None) -> dict | None:
+    """The object without what controllers write concurrently (status, resourceVersion, ...): an
+    apply changed something when this differs before and after it."""
     if obj is None:
         return None
     out = copy.deepcopy(obj)
+    out.pop("status", None)
     for key in _SERVER_METADATA:
         (out.get("metadata") or {}).pop(key, None)
     return out
@@ -124,11 +127,9 @@ class Applier:
             self._namespaces[name] = False
         if before is None:
             operation, changed = "created", True
-        elif self.check_mode:
-            changed = _comparable(before) != _comparable(after)
-            operation = "updated" if changed else "unchanged"
         else:
-            changed = before["metadata"].get("resourceVersion") != after["metadata"].get("resourceVersion")
+            # Not the resourceVersion: a controller may write the status between the read and the apply.
+            changed = _comparable(before) != _comparable(after)
             operation = "updated" if changed else "unchanged"
         return {"ref": ref(obj), "operation": operation, "changed": changed, "before": before, "after": after}
 

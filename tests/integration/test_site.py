@@ -63,8 +63,10 @@ def drift(check_diff, converged, ns, kubectl) -> dict:
     """Delete a NetworkPolicy, scale the Deployment by hand, edit the ConfigMap; then a
     check/diff run (must show it and change nothing) and a real run (must repair it).
 
-    The hand scaling goes to 3, inside the autoscaling step's HPA bounds (2..4 in the local
-    inventory): scaled below its minimum, the HPA itself would undo it within seconds."""
+    site.yml runs the autoscaling step, so the replicas are the HPA's: a run never resets them
+    (the hand scaling goes to 3, inside the HPA's bounds of 2..4 in the local inventory; below
+    its minimum the HPA itself would undo it). A last run with agent_autoscaled=false, where
+    the inventory owns the replicas, must revert the hand scaling to agent_replicas."""
     policy = _objects(converged, "NetworkPolicy")[-1]["metadata"]["name"]
     config = next(o for o in _objects(converged, "ConfigMap") if o["metadata"]["name"] == "agentic-ai-config")
     key = "audit.log_level" if "audit.log_level" in config["data"] else sorted(config["data"])[0]
@@ -81,8 +83,11 @@ def drift(check_diff, converged, ns, kubectl) -> dict:
     }
     repair = run_site(ns)
     RUNS.append(repair)
+    after_repair = kubectl.json("-n", ns, "get", "deploy", "mcp-agent", "--show-managed-fields")
+    owned = run_site(ns, "-e", "agent_autoscaled=false")
+    RUNS.append(owned)
     return {"policy": policy, "key": key, "expected": config["data"][key], "check": check,
-            "after_check": after_check, "repair": repair}
+            "after_check": after_check, "repair": repair, "after_repair": after_repair, "owned": owned}
 
 
 # --- converge, idempotence, check mode -------------------------------------------------------
@@ -191,8 +196,10 @@ def test_drift_is_shown_by_check_diff_without_touching_it(drift):
     check = drift["check"]
     assert check.rc == 0, check.output[-4000:]
     changed = check.changed_tasks()
-    for step in ("namespace", "config", "agent"):
+    for step in ("namespace", "config"):
         assert any(t.startswith(f"agentic.platform.{step} : Apply") for t in changed), (step, changed)
+    # The replicas are the autoscaler's: the hand scaling is no drift of ours.
+    assert not any(t.startswith("agentic.platform.agent") for t in changed), changed
     results = check.task_results()
 
     def shown(step: str) -> str:
@@ -200,16 +207,27 @@ def test_drift_is_shown_by_check_diff_without_touching_it(drift):
 
     assert drift["policy"] in shown("namespace")
     assert "tampered" in shown("config")
-    assert '"replicas": 3' in shown("agent")
     assert drift["after_check"] == {"policy": False, "replicas": 3, "value": "tampered"}
 
 
 def test_drift_is_repaired_by_the_next_run(drift, ns, kubectl):
     assert drift["repair"].rc == 0, drift["repair"].output[-4000:]
     kubectl.run("-n", ns, "get", "networkpolicy", drift["policy"])
-    assert kubectl.json("-n", ns, "get", "deploy", "mcp-agent")["spec"]["replicas"] == 2
     value = kubectl.json("-n", ns, "get", "configmap", "agentic-ai-config")["data"][drift["key"]]
     assert value == drift["expected"]
+    # The autoscaler's replicas are left alone, and our field manager owns none of them.
+    deploy = drift["after_repair"]
+    assert deploy["spec"]["replicas"] == 3
+    owners = {m["manager"] for m in deploy["metadata"]["managedFields"]
+              if '"f:replicas"' in json.dumps(m.get("fieldsV1", {}).get("f:spec", {}))}
+    assert "agentic.platform" not in owners, owners
+
+
+def test_hand_scaling_is_reverted_where_the_inventory_owns_the_replicas(drift, ns, kubectl):
+    assert drift["owned"].rc == 0, drift["owned"].output[-4000:]
+    assert "agentic.platform.agent : Apply the agent (Deployment, Service, PodDisruptionBudget) and wait until it is " \
+           "available" in drift["owned"].changed_tasks()
+    assert kubectl.json("-n", ns, "get", "deploy", "mcp-agent")["spec"]["replicas"] == 2  # agent_replicas
 
 
 # --- no secret in the output ---------------------------------------------------------------
