@@ -125,3 +125,29 @@ def test_rotation_holds_two_agent_passwords(pod):
     with pytest.raises(redis.exceptions.AuthenticationError):
         _client(pod, "agent", AGENT_PW).ping()
     assert _client(pod, "agent", "new-agent-pw").ping()
+    (pod["auth"] / "redis-password").write_text(AGENT_PW + "\n")
+
+
+def test_restart_mid_rotation_keeps_both_agent_passwords(pod, tmp_path):
+    """Redis restarted after the Secret switched (pods not all rolled yet): the init script
+    builds the ACL from redis-password and redis-password-previous, so both still log in."""
+    init = pod["sts"]["spec"]["template"]["spec"]["initContainers"][0]
+    auth, run = tmp_path / "auth", tmp_path / "run"
+    auth.mkdir()
+    run.mkdir()
+    (auth / "redis-password").write_text("rotated-agent-pw")
+    (auth / "redis-password-previous").write_text(AGENT_PW)
+    (auth / "redis-admin-password").write_text(ADMIN_PW)
+    script = init["args"][0].replace("/etc/redis-auth", str(auth)).replace("/run/redis", str(run))
+    subprocess.run([*init["command"], script], check=True)
+    text = (run / "users.acl").read_text()
+    assert "rotated-agent-pw" not in text and AGENT_PW not in text
+    admin = _client(pod, "admin", ADMIN_PW)
+    agent_line = next(line for line in text.splitlines() if line.startswith("user agent "))
+    assert agent_line.count("#") == 2
+    admin.execute_command("ACL", "SETUSER", "restarted", "reset", *agent_line.split()[2:])
+    assert _client(pod, "restarted", "rotated-agent-pw").ping() and _client(pod, "restarted", AGENT_PW).ping()
+    (auth / "redis-password-previous").unlink()
+    subprocess.run([*init["command"], script], check=True)
+    assert next(line for line in (run / "users.acl").read_text().splitlines()
+                if line.startswith("user agent ")).count("#") == 1
