@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.agentic.platform.plugins.module_utils.secret_data import assemble, b64decode_values, plan
+from ansible_collections.agentic.platform.plugins.module_utils.secret_data import (
+    assemble,
+    b64decode_values,
+    plan,
+    rotation_conflicts,
+)
 from ansible_collections.agentic.platform.plugins.module_utils.secret_fingerprint import (
     sealed_fingerprint,
     sealed_fingerprint_matches,
@@ -22,7 +27,9 @@ description:
   - C(sealed_fingerprint) returns a salted scrypt digest C(scrypt$salt$digest) of the data;
     C(sealed_fingerprint_matches(stored)) tells whether a stored digest was made from the data.
   - C(secrets_plan(given, existing, sealed_keys)) lists the groups of makeable keys to generate;
-    C(secrets_assemble(given, existing, generated, sealed_keys, provided_keys)) returns the data to
+    C(secrets_rotation_conflicts(existing, given, key_vars)) (input: the live Secret's annotations) names the
+    inventory variables whose value would undo a rotation.
+  - C(secrets_assemble(given, existing, generated, sealed_keys, provided_keys)) returns the data to
     write and the keys kept sealed; C(secret_b64decode_values) decodes a Secret's data.
   - C(json_object) parses a JSON object, returning C(None) for anything else (for asserts
     that name the variable instead of failing inside a filter).
@@ -68,4 +75,5 @@ class FilterModule:
             "secret_b64decode_values": b64decode_values,
             "secrets_plan": plan,
             "secrets_assemble": assemble,
+            "secrets_rotation_conflicts": rotation_conflicts,
         }

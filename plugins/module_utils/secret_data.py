@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import base64
 
+from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.common import (
+    ANNOTATION_PREFIX,
+    LAST_ROTATED_SUFFIX,
+)
+
 
 def b64decode_values(data: dict | None) -> dict:
     """A Secret's .data with every value base64-decoded to text."""
@@ -59,3 +64,20 @@ def assemble(groups: dict, given: dict, existing: dict, generated: dict, sealed_
                 data[key] = generated[key]
                 made.append(key)
     return {"data": data, "kept": sorted(kept), "generated": sorted(made)}
+
+
+
+def rotation_conflicts(annotations: dict | None, existing: dict, given: dict, key_vars: dict) -> list:
+    """The inventory variables whose value would undo a rotation: the cluster's value of the key
+    was rotated (the rotation playbook's last-rotated annotation of the key, or of the slot it
+    belongs to, such as jwt for jwt-private-key) and the inventory gives another one. Names
+    only, never values: '<variable> (key <key>, rotated <when>)'."""
+    rotated = {name[len(ANNOTATION_PREFIX):-len(LAST_ROTATED_SUFFIX)]: when
+               for name, when in (annotations or {}).items()
+               if name.startswith(ANNOTATION_PREFIX) and name.endswith(LAST_ROTATED_SUFFIX)}
+    out = []
+    for key, var in key_vars.items():
+        when = next((w for slot, w in rotated.items() if key == slot or key.startswith(slot + "-")), None)
+        if when and given.get(key) and existing.get(key) and given[key] != existing[key]:
+            out.append(f"{var} (key {key}, rotated {when})")
+    return sorted(out)

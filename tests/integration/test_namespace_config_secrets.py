@@ -451,3 +451,26 @@ def test_no_secret_value_in_any_output(converged, drift, malformed, sealed, ns, 
     for result in RUNS:
         for needle in needles:
             assert needle not in result.output, "a secret value appears in ansible-playbook output"
+
+
+def test_an_inventory_value_never_undoes_a_rotation(kubectl, namespace):
+    """The rotation playbook changed redis-password in the cluster; an inventory still giving
+    the old value fails the secrets step, naming the variable and not the value, and the
+    rotated value stays."""
+    first = run(namespace)
+    assert first.rc == 0, first.output[-4000:]
+    old = secret_values(kubectl, namespace)["redis-password"]
+    rotated = "rotated-" + uuid.uuid4().hex
+    kubectl.run("-n", namespace, "patch", "secret", SECRET, "--type=merge", "-p", json.dumps({
+        "metadata": {"annotations": {"rotation.agentic.platform/redis-password.last-rotated": "2026-11-26T00:00:00Z"}},
+        "stringData": {"redis-password": rotated}}))
+    undo = run(namespace, "-e", f"secrets_redis_password={old}")
+    assert undo.rc != 0
+    task, msg = next((t["task"]["name"], h.get("msg", "")) for p in undo.data["plays"] for t in p["tasks"]
+                     for h in t["hosts"].values() if h.get("failed"))
+    assert task.endswith("Check the inventory does not undo a rotation") and "secrets_redis_password" in msg, (task, msg)
+    assert old not in undo.output and rotated not in undo.output
+    assert secret_values(kubectl, namespace)["redis-password"] == rotated
+    kept = run(namespace)  # with the variable empty, the cluster's (rotated) value is kept
+    assert kept.rc == 0, kept.output[-4000:]
+    assert secret_values(kubectl, namespace)["redis-password"] == rotated

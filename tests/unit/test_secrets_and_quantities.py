@@ -100,3 +100,23 @@ def test_sealed_fingerprint_matches_only_the_same_data():
     assert secret_fingerprint.sealed_fingerprint(data) != stored  # a fresh salt each time
     for bad in (None, "", "md5$x$y", "scrypt$!!$x", "scrypt$only"):
         assert not secret_fingerprint.sealed_fingerprint_matches(data, bad)
+
+
+def test_rotation_conflicts_name_variables_never_values():
+    from ansible_collections.agentic.platform.plugins.module_utils.secret_data import rotation_conflicts
+
+    annotations = {"rotation.agentic.platform/redis-password.last-rotated": "2026-11-01T00:00:00Z",
+                   "rotation.agentic.platform/jwt.last-rotated": "2026-11-02T00:00:00Z",
+                   "rotation.agentic.platform/redis-password": "{}"}
+    existing = {"redis-password": "rotated-value", "jwt-private-key": "k2", "openai-api-key": "o1"}
+    key_vars = {"redis-password": "secrets_redis_password", "jwt-private-key": "secrets_jwt_private_key",
+                "openai-api-key": "secrets_openai_api_key"}
+    given = {"redis-password": "old-value", "jwt-private-key": "k1", "openai-api-key": "o2"}
+    conflicts = rotation_conflicts(annotations, existing, given, key_vars)
+    assert conflicts == ["secrets_jwt_private_key (key jwt-private-key, rotated 2026-11-02T00:00:00Z)",
+                         "secrets_redis_password (key redis-password, rotated 2026-11-01T00:00:00Z)"]
+    assert "old-value" not in str(conflicts) and "rotated-value" not in str(conflicts)
+    # the same value, an empty inventory value, or no rotation: no conflict
+    assert rotation_conflicts(annotations, existing, dict(given, **{"redis-password": "rotated-value",
+                                                                    "jwt-private-key": ""}), key_vars) == []
+    assert rotation_conflicts({}, existing, given, key_vars) == []

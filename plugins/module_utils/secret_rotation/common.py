@@ -15,6 +15,7 @@ import signal
 ANNOTATION_PREFIX = "rotation.agentic.platform/"
 SECRETS_VERSION_ANNOTATION = "agentic.platform/secrets-version"
 LEGACY_LAST_ROTATED_ANNOTATION = "agentic.platform/last-rotated"
+LAST_ROTATED_SUFFIX = ".last-rotated"
 SCHEDULE_LABEL = "rotation-schedule"
 
 SCHEDULES = {
@@ -124,9 +125,9 @@ _ANNOTATION_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 
 def annotation_names(slot: str) -> tuple[str, str]:
     """(state annotation, last-rotated annotation) for one rotated slot."""
-    if not _ANNOTATION_NAME.match(slot) or len(slot) + len(".last-rotated") > 63:
+    if not _ANNOTATION_NAME.match(slot) or len(slot) + len(LAST_ROTATED_SUFFIX) > 63:
         raise RotationError(f"key {slot!r} cannot name an annotation: use letters, digits, '-', '_' or '.'")
-    return ANNOTATION_PREFIX + slot, ANNOTATION_PREFIX + slot + ".last-rotated"
+    return ANNOTATION_PREFIX + slot, ANNOTATION_PREFIX + slot + LAST_ROTATED_SUFFIX
 
 
 def fault_hook(phase: str, recorded: bool = True) -> None:
