@@ -10,8 +10,8 @@ description:
   - Applies every object of O(objects) in order with server-side apply (one fixed field manager,
     C(fieldValidation=Strict)), or deletes them with O(state=absent), then optionally waits until
     all of them are ready.
-  - Reports C(changed) only when the API server stored something new (the object's resourceVersion
-    moved). In check mode every apply is a server dry-run; objects inside a namespace that does not
+  - Reports C(changed) only when the object as stored differs from before (status and server
+    metadata aside: controllers write those concurrently). In check mode every apply is a server dry-run; objects inside a namespace that does not
     exist yet are reported as to be created.
   - Secret values never appear in the result or the diff; every value is replaced by a marker that
     says whether it changed.
