@@ -36,6 +36,7 @@ from site_support import clean_for_apply, recycle_volumes, run_site  # noqa: E40
 from localcluster import build, cluster  # noqa: E402
 
 TARGET = {"converge": 1.5, "no-op": 2.0}
+MAIN_MANAGER = "agentic.platform"
 
 
 class Kubectl:
@@ -54,24 +55,30 @@ class Kubectl:
         return json.loads(self.run(*args, "-o", "json").stdout)
 
 
-def baseline_steps(objects: list[dict], tasks: list[str], secrets: list[dict]) -> list[list[dict]]:
-    """The recorded objects grouped by the task that applied them, in order; the Secret step
-    (not recorded: no_log) goes where site.yml applies it, right before Redis."""
-    steps: list[list[dict]] = []
+def baseline_steps(objects: list[dict], tasks: list[str], managers: list[str],
+                   secrets: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The recorded objects grouped by the task that applied them, in order, each group with its
+    field manager; the Secret step (not recorded: no_log) goes where site.yml applies it, right
+    before Redis."""
+    steps: list[tuple[str, list[dict]]] = []
     last = None
-    for obj, task in zip(objects, tasks, strict=True):
+    for obj, task, manager in zip(objects, tasks, managers, strict=True):
         if task != last:
-            steps.append([])
+            steps.append((manager, []))
             last = task
-        steps[-1].append(obj)
-    at = next((i for i, s in enumerate(steps) if any(o["kind"] == "StatefulSet" for o in s)), len(steps))
-    return [*steps[:at], secrets, *steps[at:]] if secrets else steps
+        steps[-1][1].append(obj)
+    at = next((i for i, (_, s) in enumerate(steps) if any(o["kind"] == "StatefulSet" for o in s)), len(steps))
+    return [*steps[:at], (MAIN_MANAGER, secrets), *steps[at:]] if secrets else steps
 
 
-def kubectl_converge(kubectl: Kubectl, steps: list[list[dict]], namespace: str, timeout: int = 300) -> float:
+def kubectl_converge(kubectl: Kubectl, steps: list[tuple[str, list[dict]]], namespace: str,
+                     timeout: int = 300) -> float:
     started = time.monotonic()
-    for step in steps:
-        kubectl.run("apply", "--server-side", "--force-conflicts", "--field-manager=agentic.platform", "-f", "-",
+    for manager, step in steps:
+        # A partial apply (one field under a manager of its own, e.g. the autoscaled replicas)
+        # is valid server-side apply, but fails kubectl's client-side required-field check.
+        partial = ["--validate=false"] if manager != MAIN_MANAGER else []
+        kubectl.run("apply", "--server-side", "--force-conflicts", f"--field-manager={manager}", *partial, "-f", "-",
                     input_text=json.dumps({"apiVersion": "v1", "kind": "List", "items": step}))
         for obj in step:
             kind, name = obj["kind"], obj["metadata"]["name"]
@@ -106,7 +113,8 @@ def one_round(kubectl: Kubectl, args, extra: list[str], record: Path) -> dict:
         converge = run_site(ns_a, *extra, as_json=False, record=record, extra_env=env, playbook=args.playbook)
         if converge.rc != 0:
             raise SystemExit(f"site.yml failed:\n{converge.output[-4000:]}")
-        tasks = [json.loads(line)["task"] for line in record.read_text().splitlines() if line.strip()]
+        recorded = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+        tasks, managers = [r["task"] for r in recorded], [r["field_manager"] for r in recorded]
         noop = run_site(ns_a, *extra, as_json=False, extra_env=env, playbook=args.playbook)
         if noop.rc != 0:
             raise SystemExit(f"site.yml re-run failed:\n{noop.output[-4000:]}")
@@ -120,13 +128,13 @@ def one_round(kubectl: Kubectl, args, extra: list[str], record: Path) -> dict:
             print(f"WARNING: the no-op re-run reported changed={changed}: {tasks_changed}")
         secrets = [clean_for_apply(s) for s in kubectl.json("-n", ns_a, "get", "secrets")["items"]
                    if s["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by") == "agentic.platform"]
-        steps = baseline_steps(rename(converge.objects, ns_a, ns_b), tasks, rename(secrets, ns_a, ns_b))
+        steps = baseline_steps(rename(converge.objects, ns_a, ns_b), tasks, managers, rename(secrets, ns_a, ns_b))
         base_converge = kubectl_converge(kubectl, steps, ns_b)
         base_noop = kubectl_converge(kubectl, steps, ns_b)
         if args.profile:
             print("slowest tasks, converge:\n  " + "\n  ".join(profile_lines(converge.output)))
             print("slowest tasks, no-op:\n  " + "\n  ".join(profile_lines(noop.output)))
-        return {"objects": sum(len(s) for s in steps), "steps": len(steps),
+        return {"objects": sum(len(s) for _, s in steps), "steps": len(steps),
                 "ansible converge": converge.seconds, "ansible no-op": noop.seconds,
                 "kubectl converge": base_converge, "kubectl no-op": base_noop}
     finally:

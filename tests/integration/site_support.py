@@ -1,6 +1,6 @@
 """Running site.yml from the tests and the benchmark, and reading what it did.
 
-Every run records the objects its kubernetes.core.k8s tasks rendered (callback
+Every run records the objects its k8s_apply tasks rendered (callback
 record_k8s_objects), so that tests and benchmarks can apply the identical objects with kubectl.
 """
 
@@ -31,6 +31,7 @@ class Run:
     seconds: float
     objects: list[dict] = field(default_factory=list)
     tasks: list[str] = field(default_factory=list)  # the task that applied each object
+    managers: list[str] = field(default_factory=list)  # the field manager each object was applied with
 
     @property
     def output(self) -> str:
@@ -52,6 +53,11 @@ class Run:
                 if host in task["hosts"]:
                     out[task["task"]["name"]] = task["hosts"][host]
         return out
+
+    def full_objects(self) -> list[dict]:
+        """The whole objects, those of the main field manager (the others are partial applies that
+        own one field, such as the autoscaled Deployment's replicas)."""
+        return [o for o, m in zip(self.objects, self.managers, strict=True) if m == "agentic.platform"]
 
     def changed_tasks(self, host: str = "local") -> list[str]:
         return [name for name, res in self.task_results(host).items() if res.get("changed")]
@@ -85,7 +91,7 @@ def run_site(namespace: str | None, *args: str, inventory: str | Path = "invento
     if record is not None and record.exists():
         lines = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
     return Run(res.returncode, res.stdout, res.stderr, seconds,
-               [r["object"] for r in lines], [r["task"] for r in lines])
+               [r["object"] for r in lines], [r["task"] for r in lines], [r["field_manager"] for r in lines])
 
 
 def clean_for_apply(obj: dict) -> dict:

@@ -118,7 +118,7 @@ def test_every_object_passes_strict_server_side_validation(converged, ns, kubect
     secrets = [clean_for_apply(s) for s in kubectl.json("-n", ns, "get", "secrets")["items"]
                if s["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by") == "agentic.platform"]
     assert secrets, "the secrets step applied no Secret"
-    objects = converged.objects + secrets
+    objects = converged.full_objects() + secrets
     assert len(objects) >= 20
     res = kubectl.run("apply", "--server-side", "--dry-run=server", "--validate=strict", "--force-conflicts",
                       "--field-manager=agentic.platform", "-f", "-",
@@ -131,7 +131,8 @@ def test_every_object_carries_the_standard_labels(converged, ns):
     """Every object of the core stack (issue 3: namespace, config, secrets, redis, agent)."""
     wanted = {"app.kubernetes.io/" + k for k in ("name", "instance", "version", "component", "part-of", "managed-by")}
     steps = tuple(f"agentic.platform.{r} :" for r in ("namespace", "config", "secrets", "redis", "agent"))
-    core = [o for o, task in zip(converged.objects, converged.tasks, strict=True) if task.startswith(steps)]
+    core = [o for o, task, manager in zip(converged.objects, converged.tasks, converged.managers, strict=True)
+            if task.startswith(steps) and manager == "agentic.platform"]
     assert len(core) >= 20
     for obj in core:
         labels = obj["metadata"].get("labels", {})

@@ -44,7 +44,8 @@ class CallbackModule(CallbackBase):
         with open(path, "a", encoding="utf-8") as out:
             for doc in docs:
                 if isinstance(doc, dict) and doc.get("kind"):
-                    out.write(json.dumps({"task": result._task.get_name(), "object": doc}) + "\n")
+                    out.write(json.dumps({"task": result._task.get_name(), "object": doc,
+                                          "field_manager": args.get("field_manager") or "agentic.platform"}) + "\n")
 
     def v2_runner_on_ok(self, result):
         self._record(result)
