@@ -24,8 +24,10 @@ demo: cluster-up
 	$(VENV)/ansible-playbook playbooks/site.yml -i inventories/$(REGION)
 
 lint:
-	@# ansible-lint keeps a copy of this collection in .ansible/ and never refreshes it offline.
-	rm -rf .ansible
+	@# ansible-lint and molecule (ansible-compat) install a copy of this collection, in .ansible/
+	@# or ~/.ansible/collections, and never refresh it while galaxy.yml's version stays the same:
+	@# lint the checkout, not a stale copy.
+	rm -rf .ansible $(HOME)/.ansible/collections/ansible_collections/agentic/platform
 	$(VENV)/ruff check .
 	$(VENV)/yamllint -s .
 	$(VENV)/ansible-lint --profile production
