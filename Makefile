@@ -23,11 +23,12 @@ cluster-status:
 demo: cluster-up
 	$(VENV)/ansible-playbook playbooks/site.yml -i inventories/$(REGION)
 
+STALE_COPY := $(HOME)/.ansible/collections/ansible_collections/agentic/platform
 lint:
 	@# ansible-lint and molecule (ansible-compat) install a copy of this collection, in .ansible/
 	@# or ~/.ansible/collections, and never refresh it while galaxy.yml's version stays the same:
 	@# lint the checkout, not a stale copy.
-	rm -rf .ansible $(HOME)/.ansible/collections/ansible_collections/agentic/platform
+	rm -rf .ansible $(STALE_COPY)
 	$(VENV)/ruff check .
 	$(VENV)/yamllint -s .
 	$(VENV)/ansible-lint --profile production
@@ -36,6 +37,7 @@ unit:
 	$(VENV)/pytest tests/unit
 
 molecule:
+	rm -rf $(STALE_COPY)
 	$(VENV)/molecule test --all
 
 # Command 2: every test: linters, unit and integration tests (real local clusters,
