@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import importlib
 
-from ansible.plugins.action import ActionBase
 from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import MISSING, plain
+from ansible_collections.agentic.platform.plugins.plugin_utils.controller_action import ControllerAction
 
 STEPS = ("agentic", "gpu_nodes", "namespace", "config", "secrets", "redis", "agent", "autoscaling", "mesh",
          "monitoring")
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
-
+class ActionModule(ControllerAction):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         step = self.validate_argument_spec(argument_spec={"step": {"type": "str", "required": True,

@@ -1,0 +1,38 @@
+"""Base classes of the actions that run in the controller only (nothing is sent to a host)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.agentic.platform.plugins.module_utils.kube_apply import ApplyError
+from ansible_collections.agentic.platform.plugins.module_utils.kube_args import client_from_args
+from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeError
+
+
+class ControllerAction(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_async = False
+
+
+class KubeAction(ControllerAction):
+    """Validates ARG_SPEC, opens a client from the connection options, runs ``call`` with it."""
+
+    ARG_SPEC: dict = {}
+
+    def call(self, client, args: dict) -> dict:
+        raise NotImplementedError
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = self.validate_argument_spec(argument_spec=self.ARG_SPEC)[1]
+        try:
+            client = client_from_args(args)
+            try:
+                result.update(self.call(client, args))
+            finally:
+                client.close()
+        except (ApplyError, KubeError) as exc:
+            raise AnsibleActionFail(str(exc)) from None
+        return result
