@@ -1,0 +1,95 @@
+"""The autoscaling step's input checks (plugins/module_utils/inputs/autoscaling.py), without Ansible."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.agentic.platform.plugins.module_utils.inputs import autoscaling
+from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import MISSING
+
+# roles/autoscaling/defaults/main.yml with inventories/local (bounds 2..4, agent_replicas 2, PDB 1).
+VALID = {
+    "autoscaling_min_replicas": 2,
+    "autoscaling_max_replicas": 4,
+    "agent_pdb_min_available": 1,
+    "agent_replicas": 2,
+    "autoscaling_cpu_utilization": 70,
+    "autoscaling_memory_utilization": 80,
+    "autoscaling_workflows_per_pod": 10,
+    "autoscaling_workflows_metric": "agent_active_workflows",
+    "autoscaling_behavior": {
+        "scaleDown": {"stabilizationWindowSeconds": 300,
+                      "policies": [{"type": "Percent", "value": 10, "periodSeconds": 60}]},
+        "scaleUp": {"stabilizationWindowSeconds": 60,
+                    "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60},
+                                 {"type": "Pods", "value": 2, "periodSeconds": 60}],
+                    "selectPolicy": "Max"},
+    },
+    "autoscaling_adapter_namespace": "monitoring",
+    "autoscaling_adapter_configmap": "prometheus-adapter-agentic-rules",
+}
+
+
+def test_variables_are_the_checked_ones():
+    assert set(autoscaling.VARIABLES) == set(VALID)
+
+
+def test_valid_inventory_passes():
+    assert autoscaling.check(dict(VALID)) == []
+
+
+@pytest.mark.parametrize("values", [
+    {"agent_replicas": MISSING, "agent_pdb_min_available": MISSING},  # the agent step's own defaults apply
+    {"autoscaling_min_replicas": "2", "autoscaling_max_replicas": "4", "agent_replicas": "3"},  # numbers as text
+    {"autoscaling_min_replicas": 1, "autoscaling_max_replicas": 1, "agent_replicas": 1, "agent_pdb_min_available": 0},
+    {"autoscaling_cpu_utilization": 1, "autoscaling_memory_utilization": 100},
+    {"autoscaling_workflows_metric": "agent:active_workflows"},
+    {"autoscaling_behavior": {}},
+    {"autoscaling_adapter_configmap": "rules.v2"},
+])
+def test_more_valid_values_pass(values):
+    assert autoscaling.check({**VALID, **values}) == []
+
+
+BAD = [
+    ({"autoscaling_min_replicas": 0, "agent_pdb_min_available": MISSING},
+     "autoscaling_min_replicas must be at least 1"),
+    ({"autoscaling_min_replicas": "many"}, "autoscaling_min_replicas"),
+    ({"autoscaling_min_replicas": 5, "autoscaling_max_replicas": 3}, "autoscaling_max_replicas (3)"),
+    ({"autoscaling_max_replicas": "lots"}, "autoscaling_max_replicas"),
+    ({"autoscaling_min_replicas": 1, "autoscaling_max_replicas": 1}, "agent_pdb_min_available (1)"),
+    ({"autoscaling_min_replicas": 3}, "agent_replicas (2) must lie within"),
+    ({"agent_replicas": 5}, "agent_replicas"),
+    ({"agent_replicas": "three"}, "agent_replicas"),
+    ({"autoscaling_cpu_utilization": 0}, "autoscaling_cpu_utilization"),
+    ({"autoscaling_cpu_utilization": 101}, "autoscaling_cpu_utilization"),
+    ({"autoscaling_memory_utilization": 101}, "autoscaling_memory_utilization"),
+    ({"autoscaling_memory_utilization": None}, "autoscaling_memory_utilization"),
+    ({"autoscaling_workflows_per_pod": 0}, "autoscaling_workflows_per_pod"),
+    ({"autoscaling_workflows_metric": "agent-active-workflows"}, "autoscaling_workflows_metric"),
+    ({"autoscaling_workflows_metric": "1st_metric"}, "autoscaling_workflows_metric"),
+    ({"autoscaling_workflows_metric": 42}, "autoscaling_workflows_metric"),
+    ({"autoscaling_behavior": {"scaleSideways": {}}}, "autoscaling_behavior"),
+    ({"autoscaling_behavior": ["scaleUp"]}, "autoscaling_behavior"),
+    ({"autoscaling_adapter_namespace": "Monitoring"}, "autoscaling_adapter_namespace"),
+    ({"autoscaling_adapter_configmap": "rules_v2"}, "autoscaling_adapter_configmap"),
+    ({"autoscaling_adapter_namespace": MISSING}, "autoscaling_adapter_namespace"),
+]
+
+
+@pytest.mark.parametrize(("values", "phrase"), BAD, ids=[f"{i}-{next(iter(v))}" for i, (v, _) in enumerate(BAD)])
+def test_bad_value_names_its_variable(values, phrase):
+    problems = autoscaling.check({**VALID, **values})
+    assert problems, values
+    assert any(phrase in message for message in problems), problems
+
+
+def test_every_failed_check_is_reported():
+    problems = autoscaling.check({**VALID, "autoscaling_cpu_utilization": 0, "autoscaling_memory_utilization": 0,
+                                  "autoscaling_workflows_per_pod": 0})
+    assert len(problems) == 3
+
+
+def test_messages_keep_the_wording():
+    [message] = autoscaling.check({**VALID, "autoscaling_min_replicas": 5, "autoscaling_max_replicas": 3,
+                                   "agent_replicas": MISSING})
+    assert message == "autoscaling_max_replicas (3) must be at least autoscaling_min_replicas (5)"
