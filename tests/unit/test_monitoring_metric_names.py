@@ -9,6 +9,8 @@ import re
 import pytest
 import yaml
 from agentic_runtime.metrics import MCP_TOOL_BUCKETS, AgentMetrics
+from ansible_collections.agentic.platform.plugins.module_utils.inputs import monitoring as monitoring_inputs
+from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import MISSING
 
 from tests.monitoring_support import DASHBOARD, ROOT, promql_metric_names, render
 
@@ -114,5 +116,6 @@ def test_mcp_latency_threshold_is_measurable_with_the_library_buckets():
     largest_finite = max(b for b in MCP_TOOL_BUCKETS if b != float("inf"))
     assert default < largest_finite
     # the role refuses a threshold at or past the largest bucket: the bound it checks is this one
-    validate = (ROOT / "roles/monitoring/tasks/validate.yml").read_text()
-    assert f"monitoring_mcp_latency_seconds | float < {largest_finite:g}" in validate
+    assert largest_finite == monitoring_inputs.LARGEST_LATENCY_BUCKET
+    assert any(m.startswith("monitoring_mcp_latency_seconds") for m in monitoring_inputs.check(
+        {name: MISSING for name in monitoring_inputs.VARIABLES} | {"monitoring_mcp_latency_seconds": largest_finite}))
