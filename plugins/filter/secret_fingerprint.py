@@ -27,7 +27,7 @@ description:
   - C(sealed_fingerprint) returns a salted scrypt digest C(scrypt$salt$digest) of the data;
     C(sealed_fingerprint_matches(stored)) tells whether a stored digest was made from the data.
   - C(secrets_plan(given, existing, sealed_keys)) lists the groups of makeable keys to generate;
-    C(secrets_rotation_conflicts(existing, given, key_vars)) (input: the live Secret's annotations) names the
+    C(secrets_rotation_conflicts(existing, given, key_vars)), applied to the live Secret's annotations, names the
     inventory variables whose value would undo a rotation.
   - C(secrets_assemble(given, existing, generated, sealed_keys, provided_keys)) returns the data to
     write and the keys kept sealed; C(secret_b64decode_values) decodes a Secret's data.

@@ -11,7 +11,7 @@ description:
     C(fieldValidation=Strict)), or deletes them with O(state=absent), then optionally waits until
     all of them are ready.
   - Reports C(changed) only when the object as stored differs from before (status and server
-    metadata aside: controllers write those concurrently).
+    metadata aside, which controllers write concurrently).
   - In check mode every apply is a server dry-run; objects inside a namespace that does not exist
     yet are reported as to be created.
   - Secret values never appear in the result or the diff; every value is replaced by a marker that
