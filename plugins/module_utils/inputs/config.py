@@ -1,0 +1,120 @@
+"""The config step (role config): the agentic-ai-config ConfigMap's values and rollback id.
+
+Whether the snapshot to roll back to exists is a cluster read: roles/config/tasks/validate.yml checks it
+after these.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import (
+    Problems,
+    as_int,
+    as_number,
+    text,
+)
+
+# (variable, lowest, highest): whole numbers in a range.
+WHOLE_NUMBERS = (
+    ("config_agent_max_concurrent_workflows", 1, 100000),
+    ("config_agent_heartbeat_interval", 1, 3600),
+    ("config_agent_health_check_timeout", 1, 3600),
+    ("config_agent_graceful_shutdown_timeout", 1, 86400),
+    ("config_mcp_server_timeout", 1, 86400),
+    ("config_mcp_connection_pool_size", 1, 100000),
+    ("config_optimization_batch_size", 1, 65536),
+    ("config_scaling_min_replicas", 1, 10000),
+    ("config_scaling_max_replicas", 1, 10000),
+    ("config_history_limit", 1, 100),
+)
+PERCENTAGES = ("config_scaling_target_cpu_utilization", "config_scaling_target_memory_utilization",
+               "config_scaling_gpu_utilization_threshold")
+PORTS = ("config_redis_port", "config_prometheus_port")
+
+VARIABLES = (
+    "config_version", "config_redis_host", "config_redis_username", *PORTS, "config_jaeger_endpoint",
+    *(name for name, *_ in WHOLE_NUMBERS), "config_optimization_gpu_memory_fraction", *PERCENTAGES,
+    "config_extra_data", "config_rollback_to", "agentic_namespace",
+)
+
+# As in roles/config/vars/main.yml (the tasks use them too; tests/unit/test_inputs_config.py keeps
+# them equal): _config_snapshot_label and the keys of _config_inventory_data, the ConfigMap keys the
+# role sets, which config_extra_data may not replace.
+SNAPSHOT_LABEL = "agentic.platform/config-snapshot"
+INVENTORY_KEYS = frozenset((
+    "redis.host", "redis.port", "redis.username", "redis.ssl.enabled", "redis.cluster.enabled",
+    "prometheus.enabled", "prometheus.port", "jaeger.enabled", "jaeger.endpoint",
+    "agent.max_concurrent_workflows", "agent.heartbeat_interval", "agent.health_check_timeout",
+    "agent.graceful_shutdown_timeout", "mcp.server.timeout", "mcp.connection_pool_size",
+    "a2a.discovery.enabled", "acp.local_registry.enabled", "optimization.enabled",
+    "optimization.gpu_memory_fraction", "optimization.batch_size", "optimization.model_parallelism",
+    "audit.enabled", "audit.log_level", "encryption.at_rest", "encryption.in_transit",
+    "scaling.min_replicas", "scaling.max_replicas", "scaling.target_cpu_utilization",
+    "scaling.target_memory_utilization", "scaling.gpu_utilization_threshold",
+))
+VERSION_LABEL = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")  # a non-empty label value
+DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+REDIS_USER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$")
+CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
+SNAPSHOT_ID = re.compile(r"^[0-9a-f]{10}$")
+
+
+def _full(pattern: re.Pattern, value) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def _within(value, low: int, high: int) -> bool:
+    number = as_int(value)
+    return number is not None and low <= number <= high
+
+
+def check(v: dict) -> list[str]:
+    p = Problems()
+    version = v["config_version"]
+    p.add(isinstance(version, str | int | float) and not isinstance(version, bool)
+          and _full(VERSION_LABEL, str(version)),
+          f"config_version '{text(version)}' must be a Kubernetes label value (1 to 63 letters, digits, '-', '_', '.', "
+          "starting and ending with a letter or digit), like v2.1.0")
+    host = v["config_redis_host"]
+    p.add(_full(DNS_NAME, host) and len(host) <= 253,
+          f"config_redis_host '{text(host)}' must be a DNS name such as "
+          f"redis.{text(v['agentic_namespace'])}.svc.cluster.local")
+    user = v["config_redis_username"]
+    p.add(_full(REDIS_USER, user) and user != "default",
+          f"config_redis_username '{text(user)}' must be a Redis ACL user name other than 'default' "
+          "(letters, digits, '_', '-')")
+    for name in PORTS:
+        p.add(_within(v[name], 1, 65535), f"{name} must be a port between 1 and 65535, got '{text(v[name])}'")
+    p.add(_full(HTTP_URL, v["config_jaeger_endpoint"]),
+          f"config_jaeger_endpoint '{text(v['config_jaeger_endpoint'])}' must be an http:// or https:// URL")
+    for name, low, high in WHOLE_NUMBERS:
+        p.add(_within(v[name], low, high), f"{name} must be a whole number from {low} to {high}, got '{text(v[name])}'")
+    fraction = as_number(v["config_optimization_gpu_memory_fraction"])
+    p.add(fraction is not None and not math.isnan(fraction) and 0 < fraction <= 1,
+          "config_optimization_gpu_memory_fraction must be a fraction in (0, 1], "
+          f"got '{text(v['config_optimization_gpu_memory_fraction'])}'")
+    for name in PERCENTAGES:
+        p.add(_within(v[name], 1, 100), f"{name} must be a percentage from 1 to 100, got '{text(v[name])}'")
+    # Compared only where both are whole numbers (the checks above report the others).
+    low, high = as_int(v["config_scaling_min_replicas"]), as_int(v["config_scaling_max_replicas"])
+    p.add(low is None or high is None or low <= high,
+          f"config_scaling_min_replicas ({text(v['config_scaling_min_replicas'])}) must not exceed "
+          f"config_scaling_max_replicas ({text(v['config_scaling_max_replicas'])})")
+
+    extra = v["config_extra_data"]
+    extra_bad = [k for k, value in extra.items()
+                 if not _full(CONFIGMAP_KEY, k) or k in INVENTORY_KEYS or not isinstance(value, str)
+                 ] if isinstance(extra, dict) else []
+    where = ", ".join(f"config_extra_data['{k}']" for k in extra_bad) or "config_extra_data"
+    p.add(isinstance(extra, dict) and not extra_bad,
+          f"{where}: keys must be ConfigMap keys (letters, digits, '-', '_', '.') that are not already set by the "
+          "role, values must be strings")
+
+    rollback = v["config_rollback_to"]
+    p.add(rollback == "" or _full(SNAPSHOT_ID, rollback),
+          f"config_rollback_to '{text(rollback)}' must be empty or the 10-hex id of a snapshot ConfigMap "
+          f"agentic-ai-config-<id> (kubectl get configmap -l {SNAPSHOT_LABEL})")
+    return p

@@ -1,0 +1,101 @@
+"""The gpu_nodes step (role gpu_nodes): GPU pools, the device plugin, the RuntimeClass and the gate."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import (
+    DNS1123_LABEL,
+    LABEL_KEY,
+    LABEL_VALUE,
+    MISSING,
+    Problems,
+    as_int,
+    text,
+)
+
+VARIABLES = (
+    "gpu_nodes_pools", "gpu_nodes_device_plugin_namespace", "gpu_nodes_device_plugin_version",
+    "gpu_nodes_time_slicing_replicas", "gpu_nodes_mig_strategy", "gpu_nodes_runtime_class_name",
+    "gpu_nodes_gate_timeout", "gpu_nodes_gate_interval",
+)
+
+RELEASE_TAG = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+([-.][0-9A-Za-z.-]+)?$")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+OWN_LABEL_PREFIX = "app.kubernetes.io/"  # the role sets these on the pools' nodes
+MAX_TIME_SLICING_REPLICAS = 64
+
+
+def _full(pattern: re.Pattern, value) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def _labels(value, own_allowed: bool) -> bool:
+    """A map of label keys to label values (rendered quoted: strings or numbers)."""
+    return isinstance(value, dict) and all(
+        _full(LABEL_KEY, k) and (own_allowed or not k.startswith(OWN_LABEL_PREFIX))
+        and isinstance(x, str | int | float) and not isinstance(x, bool) and _full(LABEL_VALUE, str(x))
+        for k, x in value.items())
+
+
+def _taint(value) -> bool:
+    return isinstance(value, dict) and _full(LABEL_KEY, value.get("key")) and value.get("effect") in TAINT_EFFECTS
+
+
+def _pool(pool) -> bool:
+    if not isinstance(pool, dict):
+        return False
+    nodes, gpus = as_int(pool.get("nodes")), as_int(pool.get("gpus_per_node"))
+    return (_full(DNS1123_LABEL, pool.get("name"))
+            and isinstance(pool.get("selector"), dict) and len(pool["selector"]) > 0
+            and _labels(pool["selector"], own_allowed=True)
+            and _labels(pool.get("labels", {}), own_allowed=False)
+            and ("nodes" not in pool or pool["nodes"] is None or (nodes is not None and nodes >= 0))
+            and ("gpus_per_node" not in pool or (gpus is not None and gpus >= 1))
+            and isinstance(pool.get("taints", []), list) and all(_taint(t) for t in pool.get("taints", [])))
+
+
+def _pools(value) -> bool:
+    if not isinstance(value, list) or not value or not all(_pool(pool) for pool in value):
+        return False
+    names = [pool["name"] for pool in value]
+    return len(set(names)) == len(names)
+
+
+def _json(value) -> str:
+    return text(value) if value is MISSING else json.dumps(value, default=str)
+
+
+def check(v: dict) -> list[str]:
+    p = Problems()
+    p.add(_pools(v["gpu_nodes_pools"]),
+          "gpu_nodes_pools must be a non-empty list of pools with unique DNS-1123 names, a non-empty selector and "
+          "labels of valid label keys and values (no app.kubernetes.io/ keys: the role sets those), nodes >= 0, "
+          "gpus_per_node >= 1 and taints with valid keys (effects NoSchedule, PreferNoSchedule or NoExecute); "
+          f"got {_json(v['gpu_nodes_pools'])}")
+    p.add(_full(DNS1123_LABEL, v["gpu_nodes_device_plugin_namespace"]),
+          f"gpu_nodes_device_plugin_namespace '{text(v['gpu_nodes_device_plugin_namespace'])}' must be a DNS-1123 "
+          "label")
+    p.add(_full(RELEASE_TAG, v["gpu_nodes_device_plugin_version"]),
+          f"gpu_nodes_device_plugin_version '{text(v['gpu_nodes_device_plugin_version'])}' must be a release tag "
+          "like v0.18.2")
+    replicas = as_int(v["gpu_nodes_time_slicing_replicas"])
+    p.add(replicas is not None and 0 <= replicas <= MAX_TIME_SLICING_REPLICAS,
+          f"gpu_nodes_time_slicing_replicas must be 0 (off) to 64, got '{text(v['gpu_nodes_time_slicing_replicas'])}'")
+    # Compared only with a valid replica count (the check above reports the others).
+    p.add(v["gpu_nodes_mig_strategy"] == "none" or replicas is None or replicas <= 1,
+          f"gpu_nodes_mig_strategy '{text(v['gpu_nodes_mig_strategy'])}' with gpu_nodes_time_slicing_replicas "
+          f"{text(v['gpu_nodes_time_slicing_replicas'])}: this role shares whole GPUs only (use mig_strategy none "
+          "with time-slicing)")
+    p.add(_full(DNS1123_LABEL, v["gpu_nodes_runtime_class_name"]),
+          f"gpu_nodes_runtime_class_name '{text(v['gpu_nodes_runtime_class_name'])}' must be a DNS-1123 label")
+    timeout = as_int(v["gpu_nodes_gate_timeout"])
+    p.add(timeout is not None and timeout > 0,
+          f"gpu_nodes_gate_timeout must be a positive number of seconds, got '{text(v['gpu_nodes_gate_timeout'])}'")
+    # Compared with the timeout only when that is valid (its own check reports the others).
+    interval = as_int(v["gpu_nodes_gate_interval"])
+    p.add(interval is not None and interval > 0 and (timeout is None or timeout <= 0 or interval <= timeout),
+          "gpu_nodes_gate_interval must be 1 to gpu_nodes_gate_timeout seconds, "
+          f"got '{text(v['gpu_nodes_gate_interval'])}'")
+    return p
