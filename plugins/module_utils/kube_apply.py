@@ -141,7 +141,7 @@ class Applier:
         before = self.client.get(api_version, kind, name, ns)
         if before is None:
             return {"ref": ref(obj), "operation": "absent", "changed": False, "before": None, "after": None}
-        query = {"propagationPolicy": "Foreground"}
+        query = {"propagationPolicy": "Background"}  # gone at once; dependents are collected after
         if self.check_mode:
             query["dryRun"] = "All"
         try:
@@ -247,17 +247,23 @@ def not_ready(obj: dict | None, condition: dict | None = None) -> str | None:
 def run_apply(client: KubeClient, objects: list[dict], *, field_manager: str, namespace: str | None = None,
               state: str = "present", force_conflicts: bool = True, wait: bool = False,
               wait_timeout: float = 300, wait_condition: dict | None = None, check_mode: bool = False,
-              want_diff: bool = False, applier: Applier | None = None) -> dict:
+              want_diff: bool = False, prune: dict | None = None, applier: Applier | None = None) -> dict:
     """Apply (or delete) every object in order, then wait for all of them. Returns the action's
-    result: changed, objects (a line each), resources (as stored, redacted) and diff."""
+    result: changed, objects (a line each), resources (as stored, redacted) and diff.
+
+    ``prune`` ({api_version, kind, label_selector, keep}) first deletes the objects of that kind
+    in ``namespace`` that match the selector, are not among ``objects``, and are not among the
+    ``keep`` newest (a bounded history, such as the config snapshots)."""
     applier = applier or Applier(client, field_manager, force_conflicts, check_mode)
     try:
         prepared = [with_namespace(o, client, namespace) for o in objects if o]
+        expired = pruned(client, prune, namespace, prepared) if prune else []
+        outcomes = [applier.delete(o) for o in expired]
         if state == "absent":
-            outcomes = [applier.delete(o) for o in prepared]
+            outcomes += [applier.delete(o) for o in prepared]
         else:
             befores = live_objects(client, prepared)
-            outcomes = [applier.apply(o, before) for o, before in zip(prepared, befores, strict=True)]
+            outcomes += [applier.apply(o, before) for o, before in zip(prepared, befores, strict=True)]
         if wait and not check_mode and prepared:
             applier.wait(prepared, wait_timeout, wait_condition, deleted=state == "absent")
     except (ApiError, KubeError) as exc:
@@ -274,6 +280,20 @@ def run_apply(client: KubeClient, objects: list[dict], *, field_manager: str, na
                            "after": _yaml(redact(o["after"], o["before"]))}
                           for o in outcomes if o["changed"]]
     return result
+
+
+def pruned(client: KubeClient, prune: dict, namespace: str | None, keep_these: list[dict]) -> list[dict]:
+    """The objects ``prune`` selects for deletion, oldest first."""
+    api_version, kind = prune.get("api_version") or "v1", prune["kind"]
+    kept = {o["metadata"]["name"] for o in keep_these if o["kind"] == kind}
+    items = client.call("GET", client.path(api_version, kind, namespace),
+                        {"labelSelector": prune["label_selector"]}).get("items", [])
+    candidates = sorted((i for i in items if i["metadata"]["name"] not in kept),
+                        key=lambda i: (i["metadata"].get("creationTimestamp", ""), i["metadata"]["name"]))
+    expired = candidates[:max(len(candidates) - max(prune.get("keep") or 0, 0), 0)]
+    return [{"apiVersion": api_version, "kind": kind, "metadata": {"name": i["metadata"]["name"],
+                                                                  "namespace": i["metadata"].get("namespace")}}
+            for i in expired]
 
 
 def live_objects(client: KubeClient, objects: list[dict], workers: int = 4) -> list[dict | None]:

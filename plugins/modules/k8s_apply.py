@@ -26,7 +26,7 @@ options:
     description: Namespace of the namespaced objects that name none.
     type: str
   state:
-    description: V(present) applies, V(absent) deletes (foreground propagation).
+    description: V(present) applies, V(absent) deletes (background propagation, dependents are collected afterwards).
     type: str
     choices: [present, absent]
     default: present
@@ -51,6 +51,28 @@ options:
     description: Seconds to wait.
     type: int
     default: 300
+  prune:
+    description:
+      - Before applying, delete the objects of this kind in O(namespace) that match the label
+        selector, except those in O(objects) and the O(prune.keep) newest (a bounded history).
+    type: dict
+    suboptions:
+      api_version:
+        description: Their apiVersion.
+        type: str
+        default: v1
+      kind:
+        description: Their kind.
+        type: str
+        required: true
+      label_selector:
+        description: The label selector that picks them.
+        type: str
+        required: true
+      keep:
+        description: How many of the newest to keep (by creationTimestamp, then name).
+        type: int
+        default: 0
   wait_condition:
     description: Wait for this status condition instead of the kind's readiness.
     type: dict

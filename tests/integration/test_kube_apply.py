@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import stat
+import time
 import uuid
 
 import pytest
@@ -155,3 +156,20 @@ def test_kubeconfig_errors_are_clear(kubectl, tmp_path):
     with pytest.raises(KubeError, match="no kubeconfig found"):
         KubeClient.from_config(str(tmp_path / "missing"))
     assert os.path.exists(kubectl.kubeconfig)
+
+
+def test_prune_keeps_the_newest_and_the_applied(client, namespace):
+    for i in range(4):
+        apply(client, [dict(configmap(f"snap-{i}", a=str(i)), metadata={"name": f"snap-{i}", "labels": {"snap": "y"}})],
+              namespace)
+        time.sleep(1.05)  # creationTimestamp has whole seconds
+    current = dict(configmap("snap-3", a="3"), metadata={"name": "snap-3", "labels": {"snap": "y"}})
+    dry = apply(client, [current], namespace, check_mode=True,
+                prune={"kind": "ConfigMap", "label_selector": "snap=y", "keep": 1})
+    assert dry["objects"][:2] == [f"ConfigMap {namespace}/snap-0 deleted", f"ConfigMap {namespace}/snap-1 deleted"]
+    assert len(run_read(client, api_version="v1", kind="ConfigMap", namespace=namespace,
+                        label_selector="snap=y")["resources"]) == 4
+    res = apply(client, [current], namespace, prune={"kind": "ConfigMap", "label_selector": "snap=y", "keep": 1})
+    assert res["changed"] and res["objects"][-1] == f"ConfigMap {namespace}/snap-3 unchanged"
+    left = run_read(client, api_version="v1", kind="ConfigMap", namespace=namespace, label_selector="snap=y")
+    assert sorted(o["metadata"]["name"] for o in left["resources"]) == ["snap-2", "snap-3"]
