@@ -1,6 +1,7 @@
-"""Action validate_inputs: a step's inputs, checked in the controller before anything is written:
-first against the role's argument spec (meta/argument_specs.yml, entry point main: types,
-choices, required), then by the step's checks (plugins/module_utils/inputs/<step>.py)."""
+"""Action validate_inputs: the inputs of a step (or of several), checked in the controller before
+anything is written: first against the role's argument spec (meta/argument_specs.yml, entry
+point main: types, choices, required), then by the step's checks
+(plugins/module_utils/inputs/<step>.py). Every problem of every step is reported at once."""
 
 from __future__ import annotations
 
@@ -16,35 +17,43 @@ STEPS = ("agentic", "gpu_nodes", "namespace", "config", "secrets", "redis", "age
          "monitoring")
 
 
+ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
+
+
 class ActionModule(ControllerAction):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        step = self.validate_argument_spec(argument_spec={"step": {"type": "str", "required": True,
-                                                                   "choices": list(STEPS)}})[1]["step"]
-        result["changed"] = False
-        spec = self._role_spec()
-        if spec:  # what Ansible's role argument validation does, without a task of its own
-            given = {name: self._templar.template(task_vars[name]) for name in spec if name in task_vars}
-            errors = ArgumentSpecValidator(spec).validate(given, validate_role_argument_spec=True).error_messages
-            if errors:
-                result.update(failed=True, msg="Validation of arguments failed:\n" + "\n".join(errors),
-                              argument_errors=errors)
-                return result
-        checks = importlib.import_module(f"ansible_collections.agentic.platform.plugins.module_utils.inputs.{step}")
-        values = {name: plain(self._templar.resolve_variable_expression(name)) if name in task_vars else MISSING
-                  for name in checks.VARIABLES}
-        problems = checks.check(values)
-        result["checked"] = list(checks.VARIABLES)
+        args = self.validate_argument_spec(
+            argument_spec={"step": {"type": "str", "choices": list(STEPS)},
+                           "steps": {"type": "list", "elements": "str", "choices": list(STEPS)}},
+            mutually_exclusive=[("step", "steps")], required_one_of=[("step", "steps")])[1]
+        steps = [args["step"]] if args["step"] else args["steps"]
+        result.update(changed=False, checked=[])
+        spec_errors, problems = [], []
+        for step in steps:
+            errors = self._spec_errors(step, task_vars)
+            if errors:  # the step's checks assume the types the spec guarantees
+                spec_errors += errors
+                continue
+            checks = importlib.import_module(f"ansible_collections.agentic.platform.plugins.module_utils.inputs.{step}")
+            values = {name: plain(self._templar.resolve_variable_expression(name)) if name in task_vars else MISSING
+                      for name in checks.VARIABLES}
+            problems += checks.check(values)
+            result["checked"] += [name for name in checks.VARIABLES if name not in result["checked"]]
+        if spec_errors:
+            problems.insert(0, "Validation of arguments failed:\n" + "\n".join(spec_errors))
+            result["argument_errors"] = spec_errors
         if problems:
-            result.update(failed=True, msg="; ".join(problems), problems=list(problems))
+            result.update(failed=True, msg="; ".join(problems), problems=problems)
         return result
 
-    def _role_spec(self) -> dict:
-        """The options of the calling role's entry point main, or {} outside a role."""
-        role = getattr(self._task, "_role", None)
-        path = os.path.join(role._role_path, "meta", "argument_specs.yml") if role else ""
-        if not path or not os.path.exists(path):
-            return {}
+    def _spec_errors(self, step: str, task_vars: dict) -> list[str]:
+        """What Ansible's role argument validation reports for the step's entry point main."""
+        path = os.path.join(ROLES, step, "meta", "argument_specs.yml")
+        if not os.path.exists(path):
+            return []
         with open(path, encoding="utf-8") as fh:
             specs = (yaml.safe_load(fh) or {}).get("argument_specs") or {}
-        return (specs.get("main") or {}).get("options") or {}
+        spec = (specs.get("main") or {}).get("options") or {}
+        given = {name: self._templar.template(task_vars[name]) for name in spec if name in task_vars}
+        return list(ArgumentSpecValidator(spec).validate(given, validate_role_argument_spec=True).error_messages)
