@@ -9,6 +9,7 @@ replaced by markers.
 from __future__ import annotations
 
 import copy
+import json
 import time
 
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import ApiError, KubeClient, KubeError
@@ -30,8 +31,9 @@ def ref(obj: dict) -> str:
 
 
 def with_namespace(obj: dict, client: KubeClient, namespace: str | None) -> dict:
-    """A copy of the object with the default namespace filled in where its kind is namespaced."""
-    obj = copy.deepcopy(obj)
+    """A plain copy of the object (no Ansible-tagged strings: it is sent, diffed and returned) with
+    the default namespace filled in where its kind is namespaced."""
+    obj = json.loads(json.dumps(obj))
     for key in ("apiVersion", "kind"):
         if not obj.get(key):
             raise ApplyError(f"an object has no {key}: {str(obj)[:200]}")
