@@ -122,11 +122,12 @@ def test_changing_one_peer_changes_only_that_regions_destination_rule(clusters, 
     assert {r: changed_objects(run, r) for r in REGIONS} == {
         "us-east": ["DestinationRule/mcp-agent"], "eu-west": [], "ap-northeast": []}
     # The diff shows the new peer; check mode wrote nothing.
-    diffs = [item.get("diff") for play in run.data["plays"] for task in play["tasks"]
-             for item in (task["hosts"].get("us-east", {}).get("result") or {}).get("results", [])
-             if item.get("changed")]
-    assert len(diffs) == 1
-    after = diffs[0]["after"]["spec"]["trafficPolicy"]["loadBalancer"]["localityLbSetting"]["failover"]
+    diffs = [diff for play in run.data["plays"] for task in play["tasks"]
+             for diff in task["hosts"].get("us-east", {}).get("diff") or []
+             if task["hosts"]["us-east"].get("action") == "agentic.platform.k8s_apply"]
+    assert len(diffs) == 1, diffs
+    assert diffs[0]["after_header"].startswith("DestinationRule ")
+    after = yaml.safe_load(diffs[0]["after"])["spec"]["trafficPolicy"]["loadBalancer"]["localityLbSetting"]["failover"]
     assert after == [{"from": "us-east-1", "to": "ap-northeast-1"}]
     stored = clusters["us-east"].json("-n", ns, "get", "destinationrule", "mcp-agent")["spec"]
     assert stored["trafficPolicy"]["loadBalancer"]["localityLbSetting"]["failover"][0]["to"] == "eu-west-1"
