@@ -31,7 +31,8 @@ def test_collection_builds_installs_and_documents_every_module(tmp_path):
 
     modules = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
     runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
-    assert sorted(runtime["action_groups"]["platform"]) == modules
+    # the group carries the connection defaults: every module that talks to a cluster is in it
+    assert sorted(runtime["action_groups"]["platform"]) == [m for m in modules if m != "validate_inputs"]
     cfg = tmp_path / "ansible.cfg"
     cfg.write_text(f"[defaults]\ncollections_path = {install_dir}\n")
     env = {**os.environ, "ANSIBLE_CONFIG": str(cfg)}
