@@ -5,16 +5,8 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible_collections.agentic.platform.plugins.module_utils.failover import (
     FailoverError,
-    failover_peers,
     failover_rules,
 )
-
-
-def _peers(regions, overrides=None, variable="mesh_failover"):
-    try:
-        return failover_peers(regions, overrides, variable)
-    except FailoverError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
 
 
 def _rules(region, regions, overrides=None, topology=None):
@@ -34,7 +26,7 @@ def _error(region, regions, overrides=None, topology=None):
 
 
 class FilterModule:
-    """Failover peers and Istio locality failover rules."""
+    """Istio locality failover rules, and why they cannot be derived."""
 
     def filters(self):
-        return {"failover_peers": _peers, "failover_rules": _rules, "failover_error": _error}
+        return {"failover_rules": _rules, "failover_error": _error}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from ansible_collections.agentic.platform.plugins.module_utils.secret_data import (
     assemble,
     b64decode_values,
@@ -31,11 +29,9 @@ description:
     inventory variables whose value would undo a rotation.
   - C(secrets_assemble(given, existing, generated, sealed_keys, provided_keys)) returns the data to
     write and the keys kept sealed; C(secret_b64decode_values) decodes a Secret's data.
-  - C(json_object) parses a JSON object, returning C(None) for anything else (for asserts
-    that name the variable instead of failing inside a filter).
 options:
   _input:
-    description: The Secret data, a dict of key to string value (or the text for json_object).
+    description: The Secret data, a dict of key to string value .
     type: raw
     required: true
 """
@@ -49,20 +45,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The fingerprint (a string), whether it matches (a bool), or the parsed object.
+  description: The fingerprint (a string), whether it matches (a bool), a plan or data (lists, dicts).
   type: raw
 """
-
-
-def json_object(text):
-    """The JSON object in `text`, or None if it is not one."""
-    if isinstance(text, dict):
-        return text
-    try:
-        value = json.loads(str(text))
-    except (TypeError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 class FilterModule:
@@ -71,7 +56,6 @@ class FilterModule:
             "secrets_version": secrets_version,
             "sealed_fingerprint": sealed_fingerprint,
             "sealed_fingerprint_matches": sealed_fingerprint_matches,
-            "json_object": json_object,
             "secret_b64decode_values": b64decode_values,
             "secrets_plan": plan,
             "secrets_assemble": assemble,

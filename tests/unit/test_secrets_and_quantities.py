@@ -6,8 +6,8 @@ import base64
 
 import pytest
 from ansible_collections.agentic.platform.plugins.filter.k8s_quantity import parse_quantity
-from ansible_collections.agentic.platform.plugins.filter.secret_fingerprint import json_object
 from ansible_collections.agentic.platform.plugins.module_utils import secret_data, secret_fingerprint
+from ansible_collections.agentic.platform.plugins.module_utils.inputs.secrets import json_object
 
 GROUPS = {"redis-password": ["redis-password"], "jwt": ["jwt-private-key", "jwt-public-key"]}
 

@@ -54,7 +54,7 @@ def as_text(value) -> str:
 
 
 def json_object(value) -> dict | None:
-    """The JSON object a value holds (a mapping as is), else None (the json_object filter)."""
+    """The JSON object a value holds (a mapping as is), else None (a gcp service-account key file)."""
     if isinstance(value, dict):
         return value
     try:
