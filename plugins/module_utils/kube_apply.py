@@ -13,6 +13,12 @@ import json
 import time
 
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import ApiError, KubeClient, KubeError
+from ansible_collections.agentic.platform.plugins.module_utils.poll import poll
+from ansible_collections.agentic.platform.plugins.module_utils.readiness import (
+    FATAL,
+    READY_KINDS,
+    not_ready,
+)
 
 REDACTED = "<redacted>"
 REDACTED_CHANGED = "<redacted, changed>"
@@ -155,12 +161,11 @@ class Applier:
 
     # ---- wait ----------------------------------------------------------------------------
     def wait(self, objs: list[dict], timeout: float, condition: dict | None = None, deleted: bool = False) -> None:
-        """Until every object is ready (see ``not_ready``), or gone when ``deleted``."""
-        deadline = self.clock() + timeout
+        """Until every object is ready (see ``readiness.not_ready``), or gone when ``deleted``."""
         # The apply returned every object as stored: only kinds with a notion of ready are polled.
         pending = [o for o in objs if deleted or condition or o["kind"] in READY_KINDS]
-        delay = 0.1
-        while True:
+
+        def attempt() -> tuple[bool, list[str]]:
             still, reasons = [], []
             for obj in pending:
                 meta = obj["metadata"]
@@ -169,79 +174,14 @@ class Applier:
                 if reason:
                     still.append(obj)
                     reasons.append(f"{ref(obj)}: {reason}")
-            if not still:
-                return
-            if any(r.endswith(FATAL) for r in reasons) or self.clock() >= deadline:
+            pending[:] = still
+            if any(r.endswith(FATAL) for r in reasons):
                 raise ApplyError(f"not ready after {timeout:g}s: " + "; ".join(r.removesuffix(FATAL) for r in reasons))
-            pending = still
-            self.sleep(delay)
-            delay = min(delay * 1.5, 1.0)
+            return not still, reasons
 
-
-FATAL = " (fatal)"
-READY_KINDS = frozenset(("Deployment", "StatefulSet", "DaemonSet", "ResourceQuota", "Namespace",
-                         "HorizontalPodAutoscaler", "ScaledObject"))
-
-
-def _conditions(obj: dict) -> dict[str, dict]:
-    return {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or []}
-
-
-def not_ready(obj: dict | None, condition: dict | None = None) -> str | None:
-    """Why the object is not ready yet, or None when it is. What ready means follows
-    ``kubectl rollout status`` for workloads; ``condition`` ({type, status}) is used for other kinds."""
-    if obj is None:
-        return "does not exist"
-    kind, spec, status = obj.get("kind"), obj.get("spec") or {}, obj.get("status") or {}
-    meta = obj.get("metadata") or {}
-    if condition:
-        found = _conditions(obj).get(condition["type"])
-        if not found or found.get("status") != condition.get("status", "True"):
-            return f"condition {condition['type']} is not {condition.get('status', 'True')}"
-        return None
-    workload = kind in ("Deployment", "StatefulSet", "DaemonSet")
-    if workload and status.get("observedGeneration", 0) < meta.get("generation", 0):
-        return "the controller has not seen the latest spec yet"
-    if kind == "Deployment":
-        progressing = _conditions(obj).get("Progressing") or {}
-        if progressing.get("reason") == "ProgressDeadlineExceeded":
-            return f"rollout stalled: {progressing.get('message', '')}{FATAL}"
-        want = spec.get("replicas", 1)
-        if status.get("updatedReplicas", 0) < want:
-            return f"{status.get('updatedReplicas', 0)} of {want} replicas updated"
-        if status.get("replicas", 0) > status.get("updatedReplicas", 0):
-            return f"{status.get('replicas', 0) - status.get('updatedReplicas', 0)} old replicas pending termination"
-        if status.get("availableReplicas", 0) < status.get("updatedReplicas", 0):
-            return f"{status.get('availableReplicas', 0)} of {want} updated replicas available"
-        return None
-    if kind == "StatefulSet":
-        want = spec.get("replicas", 1)
-        if status.get("readyReplicas", 0) < want:
-            return f"{status.get('readyReplicas', 0)} of {want} replicas ready"
-        strategy = (spec.get("updateStrategy") or {}).get("type", "RollingUpdate")
-        if strategy == "RollingUpdate" and status.get("updateRevision") != status.get("currentRevision"):
-            return f"{status.get('updatedReplicas', 0)} of {want} replicas updated"
-        return None
-    if kind == "DaemonSet":
-        want = status.get("desiredNumberScheduled", 0)
-        if status.get("updatedNumberScheduled", 0) < want or status.get("numberAvailable", 0) < want:
-            return f"{status.get('numberAvailable', 0)} of {want} daemon pods available"
-        return None
-    if kind == "ResourceQuota":  # quota admission refuses pods until the quota is counted
-        if set(status.get("hard") or {}) != set(spec.get("hard") or {}):
-            return "the quota is not counted yet"
-        return None
-    if kind == "Namespace":
-        return None if status.get("phase") == "Active" else f"phase {status.get('phase')}"
-    if kind == "HorizontalPodAutoscaler":
-        # Without metrics the HPA is not ScalingActive, but AbleToScale once it can read and
-        # update the target's scale: the target exists and the HPA works.
-        able = _conditions(obj).get("AbleToScale") or {}
-        return None if able.get("status") == "True" else "condition AbleToScale is not True"
-    if kind == "ScaledObject":
-        ready = _conditions(obj).get("Ready") or {}
-        return None if ready.get("status") == "True" else "condition Ready is not True"
-    return None
+        polled = poll(attempt, timeout, 0.1, max_interval=1.0, clock=self.clock, sleep=self.sleep)
+        if not polled.done:
+            raise ApplyError(f"not ready after {timeout:g}s: " + "; ".join(polled.value))
 
 
 # ---- the two entry points -----------------------------------------------------------------
