@@ -7,6 +7,7 @@ one GPU on the pool and must complete; it is deleted afterwards.
 
 from __future__ import annotations
 
+import secrets
 import time
 from urllib.parse import quote
 
@@ -18,7 +19,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict impor
     poll,
     summarize,
 )
-from ansible_collections.agentic.platform.plugins.module_utils.kube_client import ApiError, KubeClient
+from ansible_collections.agentic.platform.plugins.module_utils.kube_client import APPLY_PATCH, ApiError, KubeClient
 
 SMOKE_LABEL = "app.kubernetes.io/name"
 SMOKE_NAME = "gpu-readiness-smoke"
@@ -171,7 +172,7 @@ def _equality_labels(selector: str) -> dict:
     return out
 
 
-def smoke_job(spec: dict, smoke: dict) -> dict:
+def smoke_job(spec: dict, smoke: dict, name: str = SMOKE_NAME) -> dict:
     res = spec.get("resource", "nvidia.com/gpu")
     tolerations = [{"key": t["key"], "operator": "Exists", "effect": t["effect"]} for t in spec.get("taints") or []]
     tolerations.append({"key": res, "operator": "Exists", "effect": "NoSchedule"})
@@ -179,7 +180,7 @@ def smoke_job(spec: dict, smoke: dict) -> dict:
               "app.kubernetes.io/component": "gpu-readiness"}
     return {
         "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"generateName": f"{SMOKE_NAME}-", "labels": labels},
+        "metadata": {"name": name, "labels": labels},
         "spec": {
             "backoffLimit": 0, "activeDeadlineSeconds": int(smoke["timeout"]), "ttlSecondsAfterFinished": 300,
             "template": {
@@ -206,12 +207,15 @@ def smoke_job(spec: dict, smoke: dict) -> dict:
 def run_smoke(api: KubeClient, spec: dict, smoke: dict, clock=time.monotonic, sleep=time.sleep) -> dict:
     """Create the smoke Job, wait for it to succeed or fail, delete it. Returns a check."""
     ns = quote(smoke["namespace"])
-    job = smoke_job(spec, smoke)
+    # A name of our own, created by server-side apply: sending it again after a lost answer
+    # (the client retries applies) cannot create a second Job, as a POST with generateName would.
+    name = f"{SMOKE_NAME}-{secrets.token_hex(4)}"
+    job = smoke_job(spec, smoke, name)
     if not job["spec"]["template"]["spec"]["runtimeClassName"]:
         del job["spec"]["template"]["spec"]["runtimeClassName"]
-    created = api.call("POST", f"/apis/batch/v1/namespaces/{ns}/jobs", body=job)
-    name = created["metadata"]["name"]
     path = f"/apis/batch/v1/namespaces/{ns}/jobs/{quote(name)}"
+    api.call("PATCH", path, {"fieldManager": "agentic.platform", "fieldValidation": "Strict"}, job,
+             content_type=APPLY_PATCH)
     started = clock()
     try:
         while True:

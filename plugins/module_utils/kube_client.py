@@ -18,9 +18,25 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import time
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlencode, urlsplit
 
 IN_CLUSTER_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+APPLY_PATCH = "application/apply-patch+yaml"
+
+# Sent again when they fail transiently: reads, and writes whose repetition changes nothing
+# (server-side apply, PUT, DELETE). A POST is never sent twice: the server may have acted on it
+# before the connection broke (with generateName, a second object).
+_REPEATABLE_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE"))
+# Statuses the API server uses for "not now" (a watch cache still initializing, API priority and
+# fairness, an aggregated API starting), usually with Retry-After.
+_RETRY_STATUSES = frozenset((429, 503))
+# A connection refused, reset, or closed while idle (a keep-alive connection the server dropped).
+_CONNECTION_ERRORS = (ConnectionError, http.client.ImproperConnectionState, http.client.IncompleteRead,
+                      ssl.SSLEOFError, ssl.SSLZeroReturnError)
+RETRY_AFTER_MAX = 10.0  # seconds: a longer Retry-After is not waited for in full
+CONNECTION_ATTEMPTS = 5  # an API server restarting takes a few seconds; a wrong address fails fast
 
 
 class KubeError(Exception):
@@ -122,7 +138,8 @@ class KubeClient:
     """JSON calls to one API server over one keep-alive HTTPS connection (thread-safe)."""
 
     def __init__(self, server: str, ssl_context: ssl.SSLContext | None, headers: dict, timeout: float = 30,
-                 server_hostname: str | None = None, cached_reads: bool = True, parallel: bool = True):
+                 server_hostname: str | None = None, cached_reads: bool = True, parallel: bool = True,
+                 retry_for: float = 30.0):
         parts = urlsplit(server)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise KubeError(f"the API server address '{server}' is not an http(s) URL")
@@ -134,6 +151,11 @@ class KubeClient:
         self.headers = headers
         self.timeout = timeout
         self.requests = 0
+        # A call that meets a transient failure is retried for at most ``retry_for`` seconds and
+        # never past ``deadline`` (time.monotonic(); the task's own timeout, when it has one).
+        self.retry_for = retry_for
+        self.deadline: float | None = None
+        self.clock, self.sleep = time.monotonic, time.sleep
         # Lists read the API server's watch cache (resourceVersion=0: no quorum read of etcd, at
         # most a moment behind it, which polling does not mind) and several go at once.
         self.cached_reads = cached_reads
@@ -224,33 +246,50 @@ class KubeClient:
 
     def call(self, method: str, path: str, query: dict | None = None, body=None,
              content_type: str = "application/json") -> dict:
+        """One API call. Reads and idempotent writes are retried on 429/503 (after the
+        server's Retry-After) and on a broken connection, within ``retry_for`` and ``deadline``."""
         url = self.prefix + path + (("?" + urlencode(query, doseq=True)) if query else "")
         payload = json.dumps(body).encode() if body is not None else None
         headers = {**self.headers, "Accept": "application/json"}
         if payload is not None:
             headers["Content-Type"] = content_type
-        with self._lock:
-            self.requests += 1
-        for attempt in (1, 2):  # a keep-alive connection the server closed is retried once
+        repeatable = method in _REPEATABLE_METHODS or (method == "PATCH" and content_type == APPLY_PATCH)
+        if not repeatable:
+            self.close()  # a fresh connection: one the server closed while idle cannot fail it
+        attempt, limit = 0, None
+        while True:
+            attempt += 1
+            with self._lock:
+                self.requests += 1
             conn = self._connection()
             try:
                 conn.request(method, url, body=payload, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
-                break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-                    http.client.CannotSendRequest, http.client.ResponseNotReady):
-                conn.close()
-                self._local.conn = None
-                if attempt == 2:
-                    raise
-            except OSError as exc:
-                conn.close()
-                self._local.conn = None
+            except _CONNECTION_ERRORS as exc:
+                self.close()
+                error: Exception = KubeError(
+                    f"cannot reach the API server {self.scheme}://{self.host}:{self.port}: {exc or type(exc).__name__}"
+                    + ("" if repeatable else f" (a {method} is not sent twice: check whether it took effect)"))
+                wait = None if repeatable and attempt < CONNECTION_ATTEMPTS else False
+            except OSError as exc:  # a timeout, a certificate refused, no route: retrying cannot help
+                self.close()
                 raise KubeError(f"cannot reach the API server {self.scheme}://{self.host}:{self.port}: {exc}") from None
-        if resp.status >= 400:
-            raise ApiError(resp.status, resp.reason, data.decode("utf-8", "replace"))
-        return json.loads(data) if data else {}
+            else:
+                if resp.status < 400:
+                    return json.loads(data) if data else {}
+                error = ApiError(resp.status, resp.reason, data.decode("utf-8", "replace"))
+                wait = _retry_after(resp.getheader("Retry-After")) \
+                    if repeatable and resp.status in _RETRY_STATUSES else False
+            if wait is False:
+                raise error from None
+            now = self.clock()
+            if limit is None:
+                limit = now + self.retry_for if self.deadline is None else min(now + self.retry_for, self.deadline)
+            wait = min(0.2 * 2 ** (attempt - 1), 2.0) if wait is None else wait
+            if now + wait > limit:
+                raise error from None
+            self.sleep(wait)
 
     def list(self, path: str, label_selector: str = "") -> list[dict]:
         """The items of a list (from the watch cache when ``cached_reads``)."""
@@ -306,6 +345,21 @@ class KubeClient:
             if exc.status == 404:
                 return None
             raise
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), capped; None
+    when absent or unreadable (the caller backs off on its own)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return min(max(seconds, 0.1), RETRY_AFTER_MAX)  # 0 or a past date: soon, not in a tight loop
 
 
 class _HTTPSConnection(http.client.HTTPSConnection):
