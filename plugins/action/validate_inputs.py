@@ -1,34 +1,55 @@
-"""Action validate_inputs: the inputs of a step (or of several), checked in the controller before
-anything is written: first against the role's argument spec (meta/argument_specs.yml, entry
-point main: types, choices, required), then by the step's checks
-(plugins/module_utils/inputs/<step>.py). Every problem of every step is reported at once."""
+"""Action validate_inputs: the inputs of a step (or of every step of the play), checked in the
+controller before anything is written: first against the role's argument spec
+(meta/argument_specs.yml, entry point main: types, choices, required), then by the step's checks
+(plugins/module_utils/inputs/<step>.py). Every problem of every step is reported at once.
+
+The steps are not listed here: a step is a role of this collection with a module of checks in
+plugins/module_utils/inputs/, and without ``step`` the steps are the roles the play imports
+(site.yml's list of steps is the only one)."""
 
 from __future__ import annotations
 
 import importlib
 import os
+import pkgutil
 
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.agentic.platform.plugins.module_utils import inputs
 from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import MISSING, plain
 from ansible_collections.agentic.platform.plugins.plugin_utils.controller_action import ControllerAction
 
-STEPS = ("agentic", "gpu_nodes", "namespace", "config", "secrets", "redis", "agent", "autoscaling", "mesh",
-         "monitoring")
-
-
+COLLECTION = "agentic.platform"
 ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
+
+
+def known_steps() -> list[str]:
+    """The steps that have input checks: one module each in plugins/module_utils/inputs/."""
+    return sorted(m.name for m in pkgutil.iter_modules(inputs.__path__) if m.name != "common")
+
+
+def play_steps(play_role_names: list[str]) -> list[str]:
+    """The steps among the roles a play imports (``ansible_play_role_names``), in that order."""
+    known = known_steps()
+    names = [r[len(COLLECTION) + 1:] if r.startswith(COLLECTION + ".") else r for r in play_role_names]
+    return [n for i, n in enumerate(names) if n in known and n not in names[:i]]
 
 
 class ActionModule(ControllerAction):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        args = self.validate_argument_spec(
-            argument_spec={"step": {"type": "str", "choices": list(STEPS)},
-                           "steps": {"type": "list", "elements": "str", "choices": list(STEPS)}},
-            mutually_exclusive=[("step", "steps")], required_one_of=[("step", "steps")])[1]
-        steps = [args["step"]] if args["step"] else args["steps"]
-        result.update(changed=False, checked=[])
+        args = self.validate_argument_spec(argument_spec={"step": {"type": "str"}})[1]
+        known = known_steps()
+        if args["step"] and args["step"] not in known:
+            result.update(failed=True, msg=f"step '{args['step']}' has no input checks: step must be one of "
+                                           f"{', '.join(known)} (plugins/module_utils/inputs/<step>.py)")
+            return result
+        steps = [args["step"]] if args["step"] else play_steps(task_vars.get("ansible_play_role_names") or [])
+        if not steps:
+            result.update(failed=True, msg="no step to check: the play imports none of the roles " + ", ".join(
+                f"{COLLECTION}.{k}" for k in known) + "; name one with step")
+            return result
+        result.update(changed=False, steps=steps, checked=[])
         spec_errors, problems = [], []
         for step in steps:
             errors = self._spec_errors(step, task_vars)

@@ -14,16 +14,12 @@ description:
   - Never writes anything; never puts a value of a secret in a message.
 options:
   step:
-    description: The step (role) whose inputs to check.
-    type: str
-    choices: [agentic, gpu_nodes, namespace, config, secrets, redis, agent, autoscaling, mesh, monitoring]
-  steps:
     description:
-      - Several steps, checked in one task (site.yml checks every step this way). Their variables
-        must all be visible to the task, as they are when the play imports the roles.
-      - Exactly one of O(step) and O(steps) is given.
-    type: list
-    elements: str
+      - The step (role) whose inputs to check, one with checks in C(plugins/module_utils/inputs/<step>.py).
+        A role's own C(tasks/validate.yml) names itself.
+      - Without it, every step the play imports (C(ansible_play_role_names)) is checked in this one task,
+        as site.yml does before any write; the play's list of roles is the list of steps.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -37,9 +33,17 @@ EXAMPLES = r"""
 - name: Check the agent inputs
   agentic.platform.validate_inputs:
     step: agent
+
+- name: Check the inputs of every step the play imports, before any write
+  agentic.platform.validate_inputs:
 """
 
 RETURN = r"""
+steps:
+  description: The steps checked, in the play's order.
+  returned: success
+  type: list
+  elements: str
 checked:
   description: The variables checked.
   returned: always
