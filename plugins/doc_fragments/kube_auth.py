@@ -23,14 +23,26 @@ options:
     description: Bearer token, overriding the kubeconfig's credentials.
     type: str
   validate_certs:
-    description: Verify the API server's certificate; defaults to the kubeconfig's C(insecure-skip-tls-verify).
+    description:
+      - Verify the API server's certificate; defaults to the kubeconfig's C(insecure-skip-tls-verify).
+      - V(false) ignores the kubeconfig's certificate authority, as kubectl's C(--insecure-skip-tls-verify) does;
+        together with O(ca_cert) it is an error.
     type: bool
     aliases: [verify_ssl]
   ca_cert:
-    description: CA bundle to verify the API server with, overriding the kubeconfig's.
+    description:
+      - CA bundle to verify the API server with, overriding the kubeconfig's.
+      - With a certificate authority (this one or the kubeconfig's), only that authority is trusted,
+        not the system's roots as well, as with kubectl. A kubeconfig cluster that sets both a
+        certificate authority and C(insecure-skip-tls-verify) is refused.
     type: path
     aliases: [ssl_ca_cert]
 notes:
   - Runs in the controller (no module is sent to the host) over one keep-alive HTTPS connection,
     with no Python dependency beyond ansible-core.
+  - Credentials (tokens, basic auth, exec plugins) are never sent to an C(http://) API server: such a
+    configuration is refused.
+  - Reads, server-side applies and deletes are retried when the API server answers 429 or 503
+    (after its C(Retry-After), at most 10 s a wait) or the connection breaks, for at most 30 s a
+    call; a POST is never sent twice.
 """

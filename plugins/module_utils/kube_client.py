@@ -98,7 +98,7 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> dict
         raise KubeError(f"cluster '{cluster_name}' of context '{name}' is not in the kubeconfig")
     cluster = merged["clusters"][cluster_name].get("cluster") or {}
     user = (merged["users"].get(user_name) or {}).get("user") or {}
-    return {"server": cluster.get("server", ""), "cluster": cluster, "user": user,
+    return {"server": cluster.get("server", ""), "cluster": cluster, "cluster_name": cluster_name, "user": user,
             "namespace": ctx.get("namespace"),
             "cluster_dir": merged["dirs"].get(("clusters", cluster_name), "."),
             "user_dir": merged["dirs"].get(("users", user_name), ".")}
@@ -106,6 +106,52 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> dict
 
 def _file(base: str, path: str) -> str:
     return path if os.path.isabs(path) else os.path.join(base, path)
+
+
+def _refuse_credentials_over_http(server: str, has_credentials) -> None:
+    if has_credentials and urlsplit(server).scheme == "http":
+        raise KubeError(f"the API server {server} is plain http: credentials (a token, basic auth, an exec "
+                        "plugin's) are never sent over it; use its https address")
+
+
+def _tls_context(cfg: dict, ca_cert: str | None, validate_certs: bool | None) -> ssl.SSLContext:
+    """How to verify the API server, as kubectl does: with a cluster CA, that CA only (not the
+    system's roots as well); without one, the system's roots; a CA together with skipping
+    verification is a contradiction, refused. ``ca_cert``/``validate_certs`` override the kubeconfig."""
+    cluster = cfg["cluster"]
+    ca_file, ca_data = cluster.get("certificate-authority"), cluster.get("certificate-authority-data")
+    if ca_cert:
+        if validate_certs is False:
+            raise KubeError("ca_cert and validate_certs: false contradict each other: give a CA to verify the "
+                            "API server with, or skip verification, not both")
+        ca_file, ca_data, verify = ca_cert, None, True
+    elif validate_certs is not None:
+        verify = validate_certs  # skipping verification drops the kubeconfig's CA, as kubectl's flag does
+    else:
+        verify = not cluster.get("insecure-skip-tls-verify", False)
+        if not verify and (ca_file or ca_data):
+            raise KubeError(f"cluster '{cfg['cluster_name']}' of the kubeconfig sets both insecure-skip-tls-verify "
+                            "and a certificate authority: remove one (kubectl refuses this too)")
+    if not verify:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    where = "ca_cert" if ca_cert else f"cluster '{cfg['cluster_name']}'"
+    try:
+        if ca_data:
+            try:
+                pem = base64.b64decode("".join(str(ca_data).split()), validate=True).decode("ascii")
+            except ValueError:
+                raise KubeError(f"certificate-authority-data of {where} is not base64 of a PEM certificate") from None
+            return ssl.create_default_context(cadata=pem)
+        if ca_file:
+            return ssl.create_default_context(cafile=_file(cfg["cluster_dir"], ca_file))
+    except FileNotFoundError:
+        raise KubeError(f"the certificate authority file {ca_file} of {where} does not exist") from None
+    except ssl.SSLError as exc:
+        raise KubeError(f"the certificate authority of {where} is not a PEM certificate ({exc.reason})") from None
+    return ssl.create_default_context()
 
 
 def _exec_credential(spec: dict, base: str) -> dict:
@@ -143,6 +189,7 @@ class KubeClient:
         parts = urlsplit(server)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise KubeError(f"the API server address '{server}' is not an http(s) URL")
+        _refuse_credentials_over_http(server, "Authorization" in headers)
         self.scheme, self.host = parts.scheme, parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.prefix = parts.path.rstrip("/")
@@ -177,22 +224,15 @@ class KubeClient:
             return cls._in_cluster(host, api_key, validate_certs, ca_cert)
         cfg = load_kubeconfig(kubeconfig, context)
         cluster, user = cfg["cluster"], cfg["user"]
-        verify = not cluster.get("insecure-skip-tls-verify", False) if validate_certs is None else validate_certs
-        ctx = ssl.create_default_context()
-        if not verify:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        if ca_cert:
-            ctx.load_verify_locations(cafile=ca_cert)
-        elif cluster.get("certificate-authority-data"):
-            ctx.load_verify_locations(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
-        elif cluster.get("certificate-authority"):
-            ctx.load_verify_locations(cafile=_file(cfg["cluster_dir"], cluster["certificate-authority"]))
+        server = host or cfg["server"]
         if cluster.get("proxy-url"):
             raise KubeError("kubeconfig clusters with proxy-url are not supported; reach the API server directly")
-        headers: dict[str, str] = {}
         if "auth-provider" in user:
             raise KubeError("kubeconfig auth-provider plugins were removed from Kubernetes; use an exec plugin")
+        _refuse_credentials_over_http(server, api_key or any(user.get(k) for k in (
+            "token", "tokenFile", "username", "password", "exec")))
+        ctx = _tls_context(cfg, ca_cert, validate_certs) if server.startswith("https") else None
+        headers: dict[str, str] = {}
         creds = dict(user)
         if user.get("exec"):
             status = _exec_credential(user["exec"], cfg["user_dir"])
@@ -203,7 +243,8 @@ class KubeClient:
             for key in ("client-certificate-data", "client-key-data"):  # exec data is PEM, not base64
                 if key in creds and key not in user:
                     creds[key] = base64.b64encode(creds[key].encode()).decode()
-        _load_client_cert(ctx, creds, cfg["user_dir"])
+        if ctx is not None:
+            _load_client_cert(ctx, creds, cfg["user_dir"])
         token = api_key or creds.get("token")
         if not token and creds.get("tokenFile"):
             with open(_file(cfg["user_dir"], creds["tokenFile"]), encoding="utf-8") as fh:
@@ -213,23 +254,20 @@ class KubeClient:
         elif creds.get("username"):
             basic = base64.b64encode(f"{creds['username']}:{creds.get('password', '')}".encode()).decode()
             headers["Authorization"] = f"Basic {basic}"
-        server = host or cfg["server"]
-        return cls(server, ctx if server.startswith("https") else None, headers,
-                   server_hostname=cluster.get("tls-server-name"))
+        return cls(server, ctx, headers, server_hostname=cluster.get("tls-server-name"))
 
     @classmethod
     def _in_cluster(cls, host, api_key, validate_certs, ca_cert) -> KubeClient:
         if not host:
             host = f"https://{os.environ['KUBERNETES_SERVICE_HOST']}:{os.environ.get('KUBERNETES_SERVICE_PORT', '443')}"
+        _refuse_credentials_over_http(host, True)
         if not api_key:
             with open(os.path.join(IN_CLUSTER_DIR, "token"), encoding="utf-8") as fh:
                 api_key = fh.read().strip()
-        ctx = ssl.create_default_context(cafile=ca_cert or (os.path.join(IN_CLUSTER_DIR, "ca.crt")
-                                                            if os.path.exists(os.path.join(IN_CLUSTER_DIR, "ca.crt"))
-                                                            else None))
-        if validate_certs is False:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
+        ca_file = os.path.join(IN_CLUSTER_DIR, "ca.crt")
+        cluster = {"certificate-authority": ca_file} if os.path.exists(ca_file) else {}
+        ctx = _tls_context({"cluster": cluster, "cluster_name": "in-cluster", "cluster_dir": IN_CLUSTER_DIR},
+                           ca_cert, validate_certs)
         return cls(host, ctx, {"Authorization": f"Bearer {api_key}"})
 
     # ---- HTTP --------------------------------------------------------------------------------
