@@ -16,7 +16,7 @@ kwok paused (SIGSTOP for the few seconds of the measurement: with 2,000 nodes it
 saturate a 2-core machine's API server); `busy` is the module's list with kwok running.
 Target: list <= 2 s and a constant number of list calls at 2,000 nodes.
 
-Host mode: gpu_host.evaluate on the real capture (shared/fixtures/gpu/h200-driver-580.159.04)
+Host mode: evaluate on the real capture (shared/fixtures/gpu/h200-driver-580.159.04)
 through the replay reader, per call, nvidia-smi and NVML sources; the captured wall time of a
 real `nvidia-smi --query-gpu` call (timing.txt) is printed next to it for scale.
 """
@@ -36,7 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / ".collections")]
 
-from ansible_collections.agentic.platform.plugins.module_utils import gpu_cluster, gpu_host  # noqa: E402
+from ansible_collections.agentic.platform.plugins.module_utils import gpu_cluster  # noqa: E402
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_check import evaluate  # noqa: E402
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_read import ReplayReader  # noqa: E402
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient  # noqa: E402
 
 from localcluster import build, cluster  # noqa: E402
@@ -202,8 +204,8 @@ def bench_host(repeat: int) -> None:
     print()
     print("host mode on the real capture (replay reader), per call")
     for source in ("nvidia-smi", "nvml"):
-        reader = gpu_host.ReplayReader(FIXTURE)
-        t, res = timed(lambda r=reader, s=source: gpu_host.evaluate(r, {"gpu_count": 1}, s), repeat)
+        reader = ReplayReader(FIXTURE)
+        t, res = timed(lambda r=reader, s=source: evaluate(r, {"gpu_count": 1}, s), repeat)
         print(f"  source {source:<10} {t * 1000:8.2f} ms/call  ready={res['ready']} "
               f"(replayed commands per call: {len(reader.calls) // repeat})")
     timing = (FIXTURE / "timing.txt").read_text().split()

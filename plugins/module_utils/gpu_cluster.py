@@ -11,15 +11,16 @@ import secrets
 import time
 from urllib.parse import quote
 
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_readiness_run import until_ready
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import (
     FAIL,
     NO_EVIDENCE,
     PASS,
     check,
-    poll,
     summarize,
 )
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import APPLY_PATCH, ApiError, KubeClient
+from ansible_collections.agentic.platform.plugins.module_utils.poll import poll
 
 SMOKE_LABEL = "app.kubernetes.io/name"
 SMOKE_NAME = "gpu-readiness-smoke"
@@ -216,21 +217,22 @@ def run_smoke(api: KubeClient, spec: dict, smoke: dict, clock=time.monotonic, sl
     path = f"/apis/batch/v1/namespaces/{ns}/jobs/{quote(name)}"
     api.call("PATCH", path, {"fieldManager": "agentic.platform", "fieldValidation": "Strict"}, job,
              content_type=APPLY_PATCH)
-    started = clock()
+
+    def finished():
+        status = api.call("GET", path).get("status", {})
+        return bool(status.get("succeeded") or status.get("failed")), status
+
     try:
-        while True:
-            status = api.call("GET", path).get("status", {})
-            if status.get("succeeded"):
-                pods = api.list(f"/api/v1/namespaces/{ns}/pods", f"job-name={name}")
-                where = sorted({p.get("spec", {}).get("nodeName") or "?" for p in pods})
-                return check(PASS, f"smoke Job {name} requesting 1 GPU succeeded on {', '.join(where) or '?'} "
-                                   f"in {clock() - started:.1f}s", job=name, nodes=where)
-            if status.get("failed"):
-                return check(FAIL, f"smoke Job {name} requesting 1 GPU failed", job=name)
-            if clock() - started > smoke["timeout"]:
-                return check(FAIL, f"smoke Job {name} requesting 1 GPU did not complete within "
-                                   f"{smoke['timeout']}s", job=name)
-            sleep(smoke.get("interval", 1))
+        polled = poll(finished, smoke["timeout"], smoke.get("interval", 1), clock=clock, sleep=sleep)
+        if polled.value.get("succeeded"):
+            pods = api.list(f"/api/v1/namespaces/{ns}/pods", f"job-name={name}")
+            where = sorted({p.get("spec", {}).get("nodeName") or "?" for p in pods})
+            return check(PASS, f"smoke Job {name} requesting 1 GPU succeeded on {', '.join(where) or '?'} "
+                               f"in {polled.elapsed:.1f}s", job=name, nodes=where)
+        if polled.value.get("failed"):
+            return check(FAIL, f"smoke Job {name} requesting 1 GPU failed", job=name)
+        return check(FAIL, f"smoke Job {name} requesting 1 GPU did not complete within {smoke['timeout']}s",
+                     job=name)
     finally:
         try:
             api.call("DELETE", path, {"propagationPolicy": "Background"})
@@ -248,7 +250,7 @@ def readiness(api: KubeClient, spec: dict, smoke: dict | None = None, wait: bool
               clock=time.monotonic, sleep=time.sleep) -> dict:
     """Poll the pool until ready (or once without ``wait``); then, if asked, the smoke Job."""
     started, before = clock(), api.requests
-    result = poll(lambda: evaluate(api, spec, strict), wait, timeout, interval, clock=clock, sleep=sleep)
+    result = until_ready(lambda: evaluate(api, spec, strict), wait, timeout, interval, clock=clock, sleep=sleep)
     if smoke:
         if check_mode:
             result["pool"]["checks"]["smoke"] = skipped_smoke("check mode: the smoke Job was not created")

@@ -1,12 +1,22 @@
-"""Arguments and run of gpu_readiness: shared by the module (host mode, on the GPU host) and its
-action plugin (cluster mode, in the controller)."""
+"""Arguments of gpu_readiness and its host mode (the module, on the GPU host).
+
+The cluster mode runs in the controller, in the action plugin (plugins/action/gpu_readiness.py):
+nothing here imports the Kubernetes client, so the module does not carry it to GPU hosts.
+"""
 
 from __future__ import annotations
 
-from ansible_collections.agentic.platform.plugins.module_utils import gpu_cluster, gpu_host
-from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import failure_message, poll
-from ansible_collections.agentic.platform.plugins.module_utils.kube_args import AUTH_ARG_SPEC, client_from_args
-from ansible_collections.agentic.platform.plugins.module_utils.kube_client import ApiError, KubeError
+import time
+
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_check import evaluate
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_read import (
+    ReplayError,
+    ReplayReader,
+    SystemReader,
+)
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import failure_message
+from ansible_collections.agentic.platform.plugins.module_utils.kube_args import AUTH_ARG_SPEC
+from ansible_collections.agentic.platform.plugins.module_utils.poll import poll
 
 ARG_SPEC = {
     **AUTH_ARG_SPEC,
@@ -60,43 +70,41 @@ def problem(p: dict) -> str | None:
     return None
 
 
+
+def until_ready(evaluate_once, wait: bool, timeout: float, interval: float, clock=time.monotonic,
+                sleep=time.sleep) -> dict:
+    """``evaluate_once()`` (a verdict with ``ready``) until ready, once without ``wait``. The verdict
+    carries ``attempts`` and ``elapsed`` (seconds)."""
+    def attempt():
+        verdict = evaluate_once()
+        return verdict["ready"], verdict
+
+    polled = poll(attempt, timeout if wait else 0, interval, clock=clock, sleep=sleep)
+    return {**polled.value, "attempts": polled.attempts, "elapsed": round(polled.elapsed, 3)}
+
+
 def run_host(p: dict) -> dict:
-    reader = gpu_host.ReplayReader(*p["replay_dir"]) if p["replay_dir"] else gpu_host.SystemReader()
+    reader = ReplayReader(*p["replay_dir"]) if p["replay_dir"] else SystemReader()
     expect = {"gpu_count": p["gpu_count"], "product": p["product"], "driver_version": p["driver_version"],
               "persistence_mode": p["persistence_mode"], "ecc_mode": p["ecc_mode"], "mig_mode": p["mig_mode"],
               "pcie_gen": p["pcie_gen"], "pcie_width": p["pcie_width"], "fatal_xids": p["fatal_xids"]}
-    return poll(lambda: gpu_host.evaluate(reader, expect, p["source"], p["strict"]),
-                p["wait"], p["timeout"], p["interval"])
+    return until_ready(lambda: evaluate(reader, expect, p["source"], p["strict"]),
+                       p["wait"], p["timeout"], p["interval"])
 
 
-def run_cluster(p: dict, check_mode: bool) -> dict:
-    client = client_from_args(p)
-    spec = {"selector": p["label_selector"], "expected_nodes": p["expected_nodes"],
-            "gpus_per_node": p["gpus_per_node"], "resource": p["gpu_resource"],
-            "labels": {k: str(v) for k, v in p["expected_labels"].items()}, "taints": p["expected_taints"]}
-    if p["device_plugin_selector"]:
-        spec["device_plugin"] = {"namespace": p["device_plugin_namespace"], "selector": p["device_plugin_selector"]}
-    smoke = None
-    if p["smoke_test"]:
-        smoke = {"namespace": p["smoke_namespace"], "image": p["smoke_image"], "command": p["smoke_command"],
-                 "runtime_class": p["smoke_runtime_class"], "timeout": p["timeout"],
-                 "interval": min(p["interval"], 2)}
-    try:
-        return gpu_cluster.readiness(client, spec, smoke, wait=p["wait"], timeout=p["timeout"],
-                                     interval=p["interval"], strict=p["strict"], check_mode=check_mode)
-    finally:
-        client.close()
-
-
-def run(p: dict, check_mode: bool) -> tuple[dict, str | None]:
-    """(result, failure message or None)."""
-    try:
-        if p["mode"] == "host":
-            result, title = run_host(p), "GPU host not ready"
-        else:
-            result, title = run_cluster(p, check_mode), f"GPU pool '{p['label_selector']}' not ready"
-    except (ApiError, KubeError, gpu_host.ReplayError, OSError, ValueError) as exc:
-        return {}, f"gpu_readiness ({p['mode']}) could not read its evidence: {exc}"
+def outcome(result: dict, title: str, p: dict) -> str | None:
+    """The failure message of a verdict, or None when it is ready or the task must not fail."""
     if not result["ready"] and p["fail_on_not_ready"]:
-        return result, failure_message(title, result)
-    return result, None
+        return failure_message(title, result)
+    return None
+
+
+def run(p: dict) -> tuple[dict, str | None]:
+    """Host mode: (result, failure message or None)."""
+    if p["mode"] != "host":
+        return {}, "mode=cluster runs in the controller (the action plugin), not on a host"
+    try:
+        result = run_host(p)
+    except (ReplayError, OSError, ValueError) as exc:
+        return {}, f"gpu_readiness (host) could not read its evidence: {exc}"
+    return result, outcome(result, "GPU host not ready", p)

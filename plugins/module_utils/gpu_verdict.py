@@ -10,8 +10,6 @@ Every check ends in one of three states:
 
 from __future__ import annotations
 
-import time
-
 PASS = "pass"  # noqa: S105 - a check status, not a password
 FAIL = "fail"
 NO_EVIDENCE = "no_evidence"
@@ -59,20 +57,3 @@ def failure_message(title: str, summary: dict, limit: int = 10) -> str:
         text += f"; and {more} more"
     return text
 
-
-def poll(evaluate, wait: bool, timeout: float, interval: float, clock=time.monotonic, sleep=time.sleep) -> dict:
-    """Run ``evaluate()`` (returns a result with ``ready``) until ready or until ``timeout``.
-
-    The returned result carries ``attempts`` and ``elapsed`` (seconds).
-    """
-    started = clock()
-    attempts = 0
-    while True:
-        attempts += 1
-        result = evaluate()
-        elapsed = clock() - started
-        if result["ready"] or not wait or elapsed + interval > timeout:
-            result["attempts"] = attempts
-            result["elapsed"] = round(elapsed, 3)
-            return result
-        sleep(interval)

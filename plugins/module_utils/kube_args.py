@@ -1,4 +1,7 @@
-"""Argument specs of the in-controller Kubernetes actions (documented in the kube_auth fragment)."""
+"""Argument specs of the in-controller Kubernetes actions (documented in the kube_auth fragment).
+
+Only data: gpu_readiness's module imports it, and a module ships everything its module_utils
+import (the client is opened by plugin_utils/controller_action.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,10 @@ APPLY_ARG_SPEC = {
                                           "kind": {"type": "str", "required": True},
                                           "label_selector": {"type": "str", "required": True},
                                           "keep": {"type": "int", "default": 0}}},
+    "released_fields": {"type": "list", "elements": "dict", "options": {"kind": {"type": "str", "required": True},
+                                                                      "name": {"type": "str"},
+                                                                      "path": {"type": "str", "required": True},
+                                                                      "manager": {"type": "str", "required": True}}},
     "wait_condition": {"type": "dict", "options": {"type": {"type": "str", "required": True},
                                                    "status": {"type": "str", "default": "True",
                                                               "choices": ["True", "False", "Unknown"]}}},
@@ -37,10 +44,3 @@ READ_ARG_SPEC = {
     "namespace": {"type": "str"},
     "label_selector": {"type": "str", "default": ""},
 }
-
-
-def client_from_args(args: dict):
-    from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient
-    return KubeClient.from_config(kubeconfig=args.get("kubeconfig"), context=args.get("context"),
-                                  host=args.get("host"), api_key=args.get("api_key"),
-                                  validate_certs=args.get("validate_certs"), ca_cert=args.get("ca_cert"))

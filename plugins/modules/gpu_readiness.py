@@ -1,7 +1,9 @@
 #!/usr/bin/python
 # Copyright: agentic.platform developers
 # Apache License 2.0
-"""Ansible module: is this GPU host, or this GPU node pool, really ready? Read-only."""
+"""Ansible module: is this GPU host, or this GPU node pool, really ready? Read-only.
+
+The module itself runs the host mode only; the action plugin runs the cluster mode in the controller."""
 
 from __future__ import annotations
 
@@ -289,7 +291,7 @@ def main():
     problem = gpu_readiness_run.problem(p)
     if problem:
         module.fail_json(msg=problem)
-    result, failure = gpu_readiness_run.run(p, check_mode=module.check_mode)
+    result, failure = gpu_readiness_run.run(p)
     if failure:
         module.fail_json(msg=failure, changed=False, **result)
     module.exit_json(changed=False, **result)

@@ -5,8 +5,14 @@ from __future__ import annotations
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.agentic.platform.plugins.module_utils.kube_apply import ApplyError
-from ansible_collections.agentic.platform.plugins.module_utils.kube_args import client_from_args
-from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeError
+from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient, KubeError
+
+
+def client_from_args(args: dict) -> KubeClient:
+    """A client from the connection options of the kube_auth doc fragment."""
+    return KubeClient.from_config(kubeconfig=args.get("kubeconfig"), context=args.get("context"),
+                                  host=args.get("host"), api_key=args.get("api_key"),
+                                  validate_certs=args.get("validate_certs"), ca_cert=args.get("ca_cert"))
 
 
 class ControllerAction(ActionBase):

@@ -8,14 +8,21 @@ facts in the real files (the GPU's PCI address and device id come from nvidia-sm
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
+import re
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
-from ansible_collections.agentic.platform.plugins.module_utils import gpu_host as h
-from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import failure_message, poll
+from ansible_collections.agentic.platform.plugins.module_utils import gpu_host_parse as parse
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_check import evaluate
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_read import ReplayReader
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_readiness_run import until_ready
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import failure_message
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(os.environ.get("AGENTIC_GPU_FIXTURE", "/work/shared/fixtures/gpu/h200-driver-580.159.04"))
@@ -40,16 +47,16 @@ def overlay(tmp_path):
     return write
 
 
-def replay(overlay=None) -> h.ReplayReader:
-    return h.ReplayReader(*([overlay.dir] if overlay else []), FIXTURE)
+def replay(overlay=None) -> ReplayReader:
+    return ReplayReader(*([overlay.dir] if overlay else []), FIXTURE)
 
 
 def nounits_row_with(**changes) -> str:
     """query-gpu-noheader-nounits.csv (real) with some fields (QUERY_FIELDS names) changed."""
     row = [v.strip() for v in real("query-gpu-noheader-nounits.csv").strip().split(",")]
-    assert len(row) == len(h.QUERY_FIELDS)
+    assert len(row) == len(parse.QUERY_FIELDS)
     for key, val in changes.items():
-        row[h.QUERY_FIELDS.index(key.replace("__", "."))] = val
+        row[parse.QUERY_FIELDS.index(key.replace("__", "."))] = val
     return ", ".join(row) + "\n"
 
 
@@ -57,7 +64,7 @@ def nounits_row_with(**changes) -> str:
 
 def test_real_capture_via_nvidia_smi_is_ready():
     reader = replay()
-    res = h.evaluate(reader, {"gpu_count": 1, "product": "NVIDIA-H200", "driver_version": "580.159.04",
+    res = evaluate(reader, {"gpu_count": 1, "product": "NVIDIA-H200", "driver_version": "580.159.04",
                               "pcie_gen": 5, "pcie_width": 16, "mig_mode": "disabled"}, source="nvidia-smi")
     assert res["ready"] is True, res["failures"]
     assert res["source"] == "nvidia-smi"
@@ -70,13 +77,14 @@ def test_real_capture_via_nvidia_smi_is_ready():
     assert res["checks"]["xid"]["status"] == "no_evidence"
     assert res["checks"]["fabric_manager"]["status"] == "no_evidence"
     # the module asked exactly what the capture answers (so the replay served the real bytes)
-    assert reader.calls[0] == ["nvidia-smi", "--query-gpu=" + ",".join(h.QUERY_FIELDS), "--format=csv,noheader,nounits"]
+    assert reader.calls[0] == ["nvidia-smi", "--query-gpu=" + ",".join(parse.QUERY_FIELDS),
+                               "--format=csv,noheader,nounits"]
     assert ["nvidia-smi", "-q", "-x"] in reader.calls
 
 
 def test_real_capture_via_nvml_snapshot_is_ready():
     """nvml.json (real pynvml read) as the source."""
-    res = h.evaluate(replay(), {"gpu_count": 1, "product": "NVIDIA H200", "pcie_width": 16}, source="nvml")
+    res = evaluate(replay(), {"gpu_count": 1, "product": "NVIDIA H200", "pcie_width": 16}, source="nvml")
     assert res["ready"] is True, res["failures"]
     assert res["source"] == "nvml"
     checks = res["gpus"][0]["checks"]
@@ -86,7 +94,7 @@ def test_real_capture_via_nvml_snapshot_is_ready():
 
 
 def test_strict_turns_missing_evidence_into_not_ready():
-    res = h.evaluate(replay(), {}, source="nvidia-smi", strict=True)
+    res = evaluate(replay(), {}, source="nvidia-smi", strict=True)
     assert res["ready"] is False
     assert "host: xid" in failure_message("x", res)
 
@@ -95,8 +103,8 @@ def test_strict_turns_missing_evidence_into_not_ready():
 
 def test_csv_with_header_and_units_matches_noheader_nounits():
     """query-gpu.csv (header + units) and query-gpu-noheader-nounits.csv parse to the same values."""
-    with_header = h.parse_csv(real("query-gpu.csv"))[0]
-    bare = h.parse_csv(real("query-gpu-noheader-nounits.csv"), h.QUERY_FIELDS)[0]
+    with_header = parse.parse_csv(real("query-gpu.csv"))[0]
+    bare = parse.parse_csv(real("query-gpu-noheader-nounits.csv"), parse.QUERY_FIELDS)[0]
     assert with_header["memory.total"] == "143771" == bare["memory.total"]
     for key in ("uuid", "pci.bus_id", "driver_version", "persistence_mode", "ecc.mode.current",
                 "clocks_event_reasons.active", "pcie.link.gen.current", "pcie.link.width.current"):
@@ -110,7 +118,7 @@ def test_old_field_name_in_header_maps_to_the_same_key():
     """query-gpu.csv with the header an older driver prints (clocks_throttle_reasons.active)."""
     old = real("query-gpu.csv").replace("clocks_event_reasons.active", "clocks_throttle_reasons.active")
     assert "clocks_throttle_reasons.active" in old
-    assert h.parse_csv(old)[0]["clocks_event_reasons.active"] == "0x0000000000000001"
+    assert parse.parse_csv(old)[0]["clocks_event_reasons.active"] == "0x0000000000000001"
 
 
 def test_driver_that_dropped_the_old_name_gets_the_new_one_on_retry(overlay):
@@ -120,7 +128,7 @@ def test_driver_that_dropped_the_old_name_gets_the_new_one_on_retry(overlay):
     assert "clocks_throttle_reasons" not in helptext
     overlay("help-query-gpu.txt", helptext)
     reader = replay(overlay)
-    res = h.evaluate(reader, {"gpu_count": 1}, source="nvidia-smi")
+    res = evaluate(reader, {"gpu_count": 1}, source="nvidia-smi")
     assert res["ready"] is True, res["failures"]
     queries = [c for c in reader.calls if c[1].startswith("--query-gpu=")]
     assert len(queries) == 2
@@ -142,18 +150,18 @@ def test_not_available_values_are_no_evidence_not_failure(overlay):
         for was in ("No", "0", "Enabled"):
             xml = xml.replace(f"<{tag}>{was}</{tag}>", f"<{tag}>N/A</{tag}>")
     overlay("nvidia-smi-q.xml", xml)
-    res = h.evaluate(replay(overlay), {"gpu_count": 1}, source="nvidia-smi")
+    res = evaluate(replay(overlay), {"gpu_count": 1}, source="nvidia-smi")
     checks = res["gpus"][0]["checks"]
     for name in ("persistence_mode", "ecc_mode", "ecc_errors", "row_remap"):
         assert checks[name]["status"] == "no_evidence", (name, checks[name])
     assert res["ready"] is True
-    assert h.evaluate(replay(overlay), {"gpu_count": 1}, source="nvidia-smi", strict=True)["ready"] is False
+    assert evaluate(replay(overlay), {"gpu_count": 1}, source="nvidia-smi", strict=True)["ready"] is False
 
 
 def test_csv_gap_is_filled_from_the_xml(overlay):
     """query-gpu-noheader-nounits.csv (real) with ECC [N/A]; the real nvidia-smi-q.xml still has it."""
     overlay("query-gpu-noheader-nounits.csv", nounits_row_with(ecc__mode__current="[N/A]"))
-    res = h.evaluate(replay(overlay), {}, source="nvidia-smi")
+    res = evaluate(replay(overlay), {}, source="nvidia-smi")
     assert res["gpus"][0]["checks"]["ecc_mode"]["status"] == "pass"
 
 
@@ -163,7 +171,7 @@ def test_uncorrected_ecc_errors_fail(overlay):
     """query-gpu-noheader-nounits.csv (real) with 2 volatile uncorrected ECC errors."""
     overlay("query-gpu-noheader-nounits.csv", nounits_row_with(ecc__errors__uncorrected__volatile__total="2",
                                                                ecc__errors__uncorrected__aggregate__total="2"))
-    res = h.evaluate(replay(overlay), {"gpu_count": 1}, source="nvidia-smi")
+    res = evaluate(replay(overlay), {"gpu_count": 1}, source="nvidia-smi")
     assert res["ready"] is False
     assert res["gpus"][0]["checks"]["ecc_errors"]["status"] == "fail"
     msg = failure_message("GPU host not ready", res)
@@ -173,10 +181,10 @@ def test_uncorrected_ecc_errors_fail(overlay):
 def test_ecc_disabled_fails(overlay):
     """query-gpu-noheader-nounits.csv (real) with ECC mode Disabled."""
     overlay("query-gpu-noheader-nounits.csv", nounits_row_with(ecc__mode__current="Disabled"))
-    res = h.evaluate(replay(overlay), {}, source="nvidia-smi")
+    res = evaluate(replay(overlay), {}, source="nvidia-smi")
     assert res["gpus"][0]["checks"]["ecc_mode"]["status"] == "fail"
     # the real nvidia-smi-q.xml still says ECC pending Enabled: a reset would turn it on
-    anyway = h.evaluate(replay(overlay), {"ecc_mode": "any"}, source="nvidia-smi")["gpus"][0]["checks"]["ecc_mode"]
+    anyway = evaluate(replay(overlay), {"ecc_mode": "any"}, source="nvidia-smi")["gpus"][0]["checks"]["ecc_mode"]
     assert anyway["status"] == "fail" and "pending" in anyway["reason"]
 
 
@@ -186,7 +194,7 @@ def test_pending_or_failed_row_remap_fails(overlay, pending, failure, words):
     overlay("query-remapped-rows.csv",
             real("query-remapped-rows.csv").replace("0, 0, No, No", f"0, 1, {pending}, {failure}"))
     assert f"{pending}, {failure}" in (overlay.dir / "query-remapped-rows.csv").read_text()
-    res = h.evaluate(replay(overlay), {}, source="nvidia-smi")
+    res = evaluate(replay(overlay), {}, source="nvidia-smi")
     check = res["gpus"][0]["checks"]["row_remap"]
     assert check["status"] == "fail" and words in check["reason"]
 
@@ -196,7 +204,7 @@ def test_pending_remap_from_nvml(overlay):
     snap = json.loads(real("nvml.json"))
     snap["devices"][0]["remapped_rows"] = [0, 1, 1, 0]
     overlay("nvml.json", json.dumps(snap))
-    res = h.evaluate(replay(overlay), {}, source="nvml")
+    res = evaluate(replay(overlay), {}, source="nvml")
     assert res["gpus"][0]["checks"]["row_remap"]["status"] == "fail"
 
 
@@ -204,7 +212,7 @@ def test_missing_gpu_pci_shows_more_than_the_driver(overlay):
     """lspci.txt written from nvidia-smi-q.xml's GPU (00:06.0) plus a second H200 at 00:07.0
     that the driver (query-gpu-noheader-nounits.csv, real: one GPU) does not see."""
     overlay("lspci.txt", REAL_GPU_LSPCI + "0000:00:07.0 0302: 10de:2335 (rev a1)\n0000:00:01.0 0600: 8086:1237\n")
-    res = h.evaluate(replay(overlay), {"gpu_count": 2}, source="nvidia-smi")
+    res = evaluate(replay(overlay), {"gpu_count": 2}, source="nvidia-smi")
     check = res["checks"]["gpu_count"]
     assert check["status"] == "fail"
     assert "PCI shows 2 NVIDIA GPUs but the driver sees 1 (missing: 0000:00:07.0)" in check["reason"]
@@ -215,7 +223,7 @@ def test_missing_gpu_pci_shows_more_than_the_driver(overlay):
 def test_pci_and_driver_agree(overlay):
     """lspci.txt written from nvidia-smi-q.xml's GPU; no NVSwitch -> fabric manager not needed."""
     overlay("lspci.txt", REAL_GPU_LSPCI)
-    res = h.evaluate(replay(overlay), {"gpu_count": 1}, source="nvidia-smi")
+    res = evaluate(replay(overlay), {"gpu_count": 1}, source="nvidia-smi")
     assert res["checks"]["gpu_count"]["status"] == "pass"
     assert res["checks"]["fabric_manager"]["status"] == "pass"
 
@@ -223,7 +231,7 @@ def test_pci_and_driver_agree(overlay):
 def test_persistence_off_fails(overlay):
     """query-gpu-noheader-nounits.csv (real) with persistence_mode Disabled."""
     overlay("query-gpu-noheader-nounits.csv", nounits_row_with(persistence_mode="Disabled"))
-    res = h.evaluate(replay(overlay), {}, source="nvidia-smi")
+    res = evaluate(replay(overlay), {}, source="nvidia-smi")
     assert res["ready"] is False
     assert "gpu0 (00000000:00:06.0): persistence_mode: persistence mode off, expected on" in res["failures"]
 
@@ -237,7 +245,7 @@ def test_driver_not_loaded(overlay):
                                              "No such file or directory\n[rc=1]\n")
     overlay("nvidia-smi-error.txt", "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. "
                                     "Make sure that the latest NVIDIA driver is installed and running.\n\n[rc=9]\n")
-    res = h.evaluate(replay(overlay), {"gpu_count": 1}, source="nvidia-smi")
+    res = evaluate(replay(overlay), {"gpu_count": 1}, source="nvidia-smi")
     assert res["ready"] is False
     assert res["checks"]["driver_loaded"]["status"] == "fail"
     assert "not loaded" in res["checks"]["driver_loaded"]["reason"]
@@ -250,7 +258,7 @@ def test_driver_library_mismatch_reported_by_nvidia_smi(overlay):
     overlay("driver-version.txt", real("driver-version.txt").replace("580.159.04", "580.95.05"))
     overlay("nvidia-smi-error.txt", "Failed to initialize NVML: Driver/library version mismatch\n"
                                     "NVML library version: 580.159\n[rc=18]\n")
-    res = h.evaluate(replay(overlay), {}, "nvidia-smi")
+    res = evaluate(replay(overlay), {}, "nvidia-smi")
     check = res["checks"]["driver_library_match"]
     assert check["status"] == "fail"
     assert "Driver/library version mismatch" in check["reason"] and "580.95.05" in check["reason"]
@@ -264,7 +272,7 @@ def test_driver_library_mismatch_reported_by_nvml(overlay):
                                      "init_error_class": "NVMLError_LibRmVersionMismatch"}))
     overlay("nvidia-smi-error.txt", "Failed to initialize NVML: Driver/library version mismatch\n"
                                     "NVML library version: 580.159\n[rc=18]\n")
-    res = h.evaluate(replay(overlay), {}, source="auto")
+    res = evaluate(replay(overlay), {}, source="auto")
     assert res["checks"]["driver_library_match"]["status"] == "fail"
     assert any("NVML/RM version mismatch" in e for e in res["errors"])
 
@@ -273,7 +281,7 @@ def test_kernel_module_version_differs_from_user_space(overlay):
     """sys-module-nvidia-version.txt (from driver-version.txt's version, changed) vs the real
     query-gpu output's driver_version 580.159.04."""
     overlay("sys-module-nvidia-version.txt", "570.172.08\n")
-    res = h.evaluate(replay(overlay), {}, source="nvidia-smi")
+    res = evaluate(replay(overlay), {}, source="nvidia-smi")
     check = res["checks"]["driver_library_match"]
     assert check["status"] == "fail"
     assert check["observed"] == {"kernel_module": "570.172.08", "userspace": "580.159.04"}
@@ -281,15 +289,15 @@ def test_kernel_module_version_differs_from_user_space(overlay):
 
 def test_pinned_driver_version(overlay):
     """Real capture (580.159.04) against pins."""
-    assert h.evaluate(replay(), {"driver_version": "580"}, "nvidia-smi")["checks"]["driver_version"]["status"] == "pass"
-    res = h.evaluate(replay(), {"driver_version": "570.172.08"}, "nvidia-smi")
+    assert evaluate(replay(), {"driver_version": "580"}, "nvidia-smi")["checks"]["driver_version"]["status"] == "pass"
+    res = evaluate(replay(), {"driver_version": "570.172.08"}, "nvidia-smi")
     assert res["checks"]["driver_version"]["status"] == "fail"
     assert "running driver 580.159.04, pinned 570.172.08" in res["checks"]["driver_version"]["reason"]
 
 
 def test_expected_product_and_mig(overlay):
     """Real capture (NVIDIA H200, MIG disabled) against other expectations."""
-    res = h.evaluate(replay(), {"product": "NVIDIA H100 80GB HBM3", "mig_mode": "enabled"}, "nvidia-smi")
+    res = evaluate(replay(), {"product": "NVIDIA H100 80GB HBM3", "mig_mode": "enabled"}, "nvidia-smi")
     assert res["gpus"][0]["checks"]["product"]["status"] == "fail"
     assert res["gpus"][0]["checks"]["mig_mode"]["status"] == "fail"
 
@@ -299,10 +307,10 @@ def test_degraded_pcie_link_fails(overlay):
     overlay("query-gpu-noheader-nounits.csv", nounits_row_with(pcie__link__width__current="8"))
     overlay("nvidia-smi-q.xml", real("nvidia-smi-q.xml").replace(
         "<current_link_width>16x</current_link_width>", "<current_link_width>8x</current_link_width>"))
-    res = h.evaluate(replay(overlay), {}, "nvidia-smi")
+    res = evaluate(replay(overlay), {}, "nvidia-smi")
     check = res["gpus"][0]["checks"]["pcie_link"]
     assert check["status"] == "fail" and "x8 below its maximum x16" in check["reason"]
-    assert h.evaluate(replay(), {"pcie_gen": 6}, "nvidia-smi")["gpus"][0]["checks"]["pcie_link"]["status"] == "fail"
+    assert evaluate(replay(), {"pcie_gen": 6}, "nvidia-smi")["gpus"][0]["checks"]["pcie_link"]["status"] == "fail"
 
 
 def test_fatal_xid_in_kernel_log_fails(overlay):
@@ -310,7 +318,7 @@ def test_fatal_xid_in_kernel_log_fails(overlay):
     overlay("dmesg.txt", "[   12.3] nvidia-modeset: Loading NVIDIA UNIX Open Kernel Mode Setting Driver\n"
                          "[ 4242.1] NVRM: Xid (PCI:0000:00:06): 13, pid=4242, name=python, Graphics Exception\n"
                          "[ 4243.9] NVRM: Xid (PCI:0000:00:06): 79, pid=0, name=none, GPU has fallen off the bus.\n")
-    res = h.evaluate(replay(overlay), {}, "nvidia-smi")
+    res = evaluate(replay(overlay), {}, "nvidia-smi")
     check = res["checks"]["xid"]
     assert check["status"] == "fail"
     assert "Xid 79 on PCI:0000:00:06 (GPU has fallen off the bus)" in check["reason"]
@@ -320,7 +328,7 @@ def test_fatal_xid_in_kernel_log_fails(overlay):
 def test_application_xid_is_not_fatal(overlay):
     """dmesg.txt with only an application Xid (13) for the real GPU."""
     overlay("dmesg.txt", "[ 4242.1] NVRM: Xid (PCI:0000:00:06): 13, pid=4242, name=python, Graphics Exception\n")
-    check = h.evaluate(replay(overlay), {}, "nvidia-smi")["checks"]["xid"]
+    check = evaluate(replay(overlay), {}, "nvidia-smi")["checks"]["xid"]
     assert check["status"] == "pass" and "13" in check["reason"]
 
 
@@ -329,31 +337,32 @@ def test_fabric_manager_on_nvswitch_systems(overlay, state, status):
     """lspci.txt: the real GPU plus an NVSwitch (class 0680); systemctl answers for the service."""
     overlay("lspci.txt", REAL_GPU_LSPCI + "0000:05:00.0 0680: 10de:22a3 (rev a1)\n")
     overlay("systemctl-is-active-nvidia-fabricmanager.txt", f"{state}\n")
-    check = h.evaluate(replay(overlay), {}, "nvidia-smi")["checks"]["fabric_manager"]
+    check = evaluate(replay(overlay), {}, "nvidia-smi")["checks"]["fabric_manager"]
     assert check["status"] == status, check
 
 
 def test_bus_key_normalizes_every_spelling():
-    assert h.bus_key("00000000:00:06.0") == h.bus_key("0000:00:06.0") == h.bus_key("PCI:0000:00:06") == "0000:00:06"
+    assert parse.bus_key("00000000:00:06.0") == parse.bus_key("0000:00:06.0") == parse.bus_key("PCI:0000:00:06") \
+        == "0000:00:06"
 
 
 def test_proc_version_parsing():
     """driver-version.txt (real) and an older driver's wording."""
-    assert h.parse_proc_version(h.parse_capture(real("driver-version.txt")).out) == "580.159.04"
+    assert parse.parse_proc_version(parse.parse_capture(real("driver-version.txt")).out) == "580.159.04"
     older = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 "
-    assert h.parse_proc_version(older) == "535.104.05"
+    assert parse.parse_proc_version(older) == "535.104.05"
 
 
 def test_wait_polls_until_ready():
-    """poll() with a fake clock: not ready twice, then ready."""
+    """until_ready() with a fake clock: not ready twice, then ready."""
     answers = iter([{"ready": False}, {"ready": False}, {"ready": True}])
     now = [0.0]
-    res = poll(lambda: next(answers), True, 60, 5, clock=lambda: now[0],
+    res = until_ready(lambda: next(answers), True, 60, 5, clock=lambda: now[0],
                sleep=lambda s: now.__setitem__(0, now[0] + s))
     assert res["ready"] and res["attempts"] == 3 and res["elapsed"] == 10.0
     answers = iter([{"ready": False}] * 100)
     now[0] = 0.0
-    res = poll(lambda: next(answers), True, 12, 5, clock=lambda: now[0],
+    res = until_ready(lambda: next(answers), True, 12, 5, clock=lambda: now[0],
                sleep=lambda s: now.__setitem__(0, now[0] + s))
     assert not res["ready"] and res["attempts"] == 3
 
@@ -417,7 +426,24 @@ def test_driver_answering_is_evidence_when_proc_was_not_captured(tmp_path):
     no driver-version.txt: the driver answering nvidia-smi is the evidence that it is loaded."""
     for name in ("query-gpu.csv", "query-gpu-noheader-nounits.csv", "query-remapped-rows.csv", "nvidia-smi-q.xml"):
         (tmp_path / name).write_text(real(name))
-    res = h.evaluate(h.ReplayReader(tmp_path), {"gpu_count": 1}, "nvidia-smi")
+    res = evaluate(ReplayReader(tmp_path), {"gpu_count": 1}, "nvidia-smi")
     assert res["checks"]["driver_loaded"] == {"status": "pass", "reason": "the driver answered nvidia-smi (580.159.04)"}
     assert res["checks"]["driver_library_match"]["status"] == "no_evidence"
     assert res["ready"] is True
+
+
+def test_module_payload_carries_no_cluster_client(tmp_path):
+    """What Ansible ships to a GPU host for the module (the AnsiballZ payload, kept with
+    ANSIBLE_KEEP_REMOTE_FILES) holds the host-mode code only, not the Kubernetes client."""
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_KEEP_REMOTE_FILES": "1",
+           "ANSIBLE_REMOTE_TMP": str(tmp_path)}
+    res = subprocess.run([str(ROOT / ".venv/bin/ansible"), "localhost", "-m", "agentic.platform.gpu_readiness",
+                          "-a", f"mode=host gpu_count=1 replay_dir={FIXTURE}"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    (wrapper,) = tmp_path.glob("*/AnsiballZ_gpu_readiness.py")
+    payload = re.search(r"^zip_data='([A-Za-z0-9+/=]+)'", wrapper.read_text(), re.M).group(1)
+    shipped = {Path(n).name for n in zipfile.ZipFile(io.BytesIO(base64.b64decode(payload))).namelist()
+               if "/agentic/platform/plugins/module_utils/" in n}
+    assert {"gpu_host_check.py", "gpu_host_read.py", "gpu_readiness_run.py"} <= shipped
+    assert not shipped & {"kube_client.py", "gpu_cluster.py", "kube_apply.py"}, sorted(shipped)
