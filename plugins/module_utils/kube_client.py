@@ -13,12 +13,12 @@ import base64
 import http.client
 import json
 import os
-import shlex
 import ssl
 import subprocess
 import tempfile
 import threading
 import time
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -154,30 +154,102 @@ def _tls_context(cfg: dict, ca_cert: str | None, validate_certs: bool | None) ->
     return ssl.create_default_context()
 
 
+EXEC_API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
+EXEC_TIMEOUT = 60  # seconds a plugin may take (it may call a cloud API)
+# Credentials from exec plugins, per process, keyed by the exec config: (status, expiry or None).
+# Without an expirationTimestamp a credential is kept for the process's life, as client-go does.
+_exec_credentials: dict[str, tuple[dict, float | None]] = {}
+_exec_lock = threading.Lock()
+
+
 def _exec_credential(spec: dict, base: str) -> dict:
-    """Run an exec credential plugin (client.authentication.k8s.io) and return its status."""
+    """The status of an exec credential plugin's ExecCredential (client.authentication.k8s.io):
+    cached until its expirationTimestamp, so that one process runs the plugin once."""
+    if not isinstance(spec, dict):
+        raise KubeError("the kubeconfig user's exec must be a mapping (command, args, env, apiVersion)")
+    key = json.dumps([spec, base], sort_keys=True, default=str)
+    with _exec_lock:
+        cached = _exec_credentials.get(key)
+        if cached and (cached[1] is None or cached[1] > time.time() + 10):  # not about to expire
+            return cached[0]
+        status, expiry = _run_exec_plugin(spec, base)
+        _exec_credentials[key] = (status, expiry)
+        return status
+
+
+def _run_exec_plugin(spec: dict, base: str) -> tuple[dict, float | None]:
+    """Run the plugin and validate what it prints. Errors name the command (not its arguments,
+    its environment or its stderr: they may hold secrets), its exit code and its installHint."""
     command = spec.get("command")
-    if not command:
+    if not command or not isinstance(command, str):
         raise KubeError("the kubeconfig user's exec plugin has no command")
+    name = os.path.basename(command)
+    hint = spec.get("installHint")
+    hint = f"; {hint.strip()}" if isinstance(hint, str) and hint.strip() else ""
+    api_version = spec.get("apiVersion") or EXEC_API_VERSIONS[0]
+    if api_version not in EXEC_API_VERSIONS:
+        raise KubeError(f"exec credential plugin '{name}': apiVersion {api_version} is not supported "
+                        f"(one of {', '.join(EXEC_API_VERSIONS)})")
+    if spec.get("interactiveMode") == "Always":
+        raise KubeError(f"exec credential plugin '{name}' needs an interactive terminal (interactiveMode: Always), "
+                        "which a task does not have")
+    args, env_items = spec.get("args") or [], spec.get("env") or []
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise KubeError(f"exec credential plugin '{name}': args must be a list of strings")
     env = dict(os.environ)
-    for item in spec.get("env") or []:
+    for item in env_items if isinstance(env_items, list) else [None]:
+        if not (isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("value"), str)):
+            raise KubeError(f"exec credential plugin '{name}': env must be a list of {{name, value}} strings")
         env[item["name"]] = item["value"]
-    api_version = spec.get("apiVersion", "client.authentication.k8s.io/v1")
     env["KUBERNETES_EXEC_INFO"] = json.dumps({"apiVersion": api_version, "kind": "ExecCredential",
                                               "spec": {"interactive": False}})
     if "/" in command and not os.path.isabs(command):
         command = _file(base, command)
     try:
-        out = subprocess.run([command, *(spec.get("args") or [])], env=env, capture_output=True, text=True,
-                             timeout=60, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        hint = spec.get("installHint") or ""
-        raise KubeError(f"exec credential plugin {shlex.quote(command)} failed: "
-                        f"{getattr(exc, 'stderr', '') or exc} {hint}".strip()) from None
+        out = subprocess.run([command, *args], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=EXEC_TIMEOUT, check=False)
+    except FileNotFoundError:
+        raise KubeError(f"exec credential plugin '{name}' was not found{hint}") from None
+    except subprocess.TimeoutExpired:
+        raise KubeError(f"exec credential plugin '{name}' did not answer within {EXEC_TIMEOUT}s{hint}") from None
+    except OSError as exc:
+        raise KubeError(f"exec credential plugin '{name}' could not be run ({exc.strerror}){hint}") from None
+    if out.returncode != 0:
+        raise KubeError(f"exec credential plugin '{name}' exited with code {out.returncode}{hint}")
+    return _exec_status(out.stdout, name, api_version)
+
+
+def _exec_status(stdout: bytes, name: str, api_version: str) -> tuple[dict, float | None]:
+    def bad(what: str) -> KubeError:
+        return KubeError(f"exec credential plugin '{name}' printed {what}")
+
     try:
-        return json.loads(out.stdout).get("status") or {}
+        cred = json.loads(stdout)
     except ValueError:
-        raise KubeError(f"exec credential plugin {shlex.quote(command)} printed no ExecCredential") from None
+        raise bad("no JSON ExecCredential") from None
+    if not isinstance(cred, dict) or cred.get("kind") != "ExecCredential":
+        raise bad("JSON that is not an ExecCredential (kind)")
+    if cred.get("apiVersion") != api_version:
+        raise bad(f"an ExecCredential of apiVersion {cred.get('apiVersion')}, not the {api_version} it was asked for")
+    status = cred.get("status")
+    if not isinstance(status, dict):
+        raise bad("an ExecCredential without status")
+    fields = ("token", "clientCertificateData", "clientKeyData", "expirationTimestamp")
+    if any(k in status and not isinstance(status[k], str) for k in fields):
+        raise bad("an ExecCredential whose status fields are not strings")
+    has_cert, has_key = bool(status.get("clientCertificateData")), bool(status.get("clientKeyData"))
+    if has_cert != has_key:
+        raise bad("an ExecCredential with only one of status.clientCertificateData and status.clientKeyData")
+    if not status.get("token") and not has_cert:
+        raise bad("an ExecCredential with neither status.token nor status.clientCertificateData/clientKeyData")
+    expiry = None
+    if status.get("expirationTimestamp"):
+        try:
+            expiry = datetime.fromisoformat(status["expirationTimestamp"]).timestamp()
+        except ValueError:
+            raise bad(f"an ExecCredential whose status.expirationTimestamp is not RFC 3339 "
+                      f"({status['expirationTimestamp'][:40]!r})") from None
+    return {k: status[k] for k in fields[:3] if status.get(k)}, expiry
 
 
 class KubeClient:
