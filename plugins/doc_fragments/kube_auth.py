@@ -12,6 +12,10 @@ options:
         then C(~/.kube/config); with none, the in-cluster service account is used.
       - Client certificates, bearer tokens, token files, basic auth and exec credential plugins
         (client.authentication.k8s.io) are supported; C(auth-provider) and C(proxy-url) are not.
+      - An exec plugin's credential is validated and kept until its C(expirationTimestamp): a play
+        runs the plugin once (a token is shared by the run's tasks through Ansible's private local
+        temporary directory, removed when the run ends; a client key stays in memory). Its errors
+        name the command, its exit code and its C(installHint), never its arguments or output.
     type: path
   context:
     description: The kubeconfig context; defaults to its current-context.
@@ -44,5 +48,5 @@ notes:
     configuration is refused.
   - Reads, server-side applies and deletes are retried when the API server answers 429 or 503
     (after its C(Retry-After), at most 10 s a wait) or the connection breaks, for at most 30 s a
-    call; a POST is never sent twice.
+    call and never past the task's C(timeout); a POST is never sent twice.
 """

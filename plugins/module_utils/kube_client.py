@@ -10,10 +10,13 @@ AKS) and the in-cluster service account.
 from __future__ import annotations
 
 import base64
+import fcntl
+import hashlib
 import http.client
 import json
 import os
 import ssl
+import stat
 import subprocess
 import tempfile
 import threading
@@ -162,19 +165,78 @@ _exec_credentials: dict[str, tuple[dict, float | None]] = {}
 _exec_lock = threading.Lock()
 
 
-def _exec_credential(spec: dict, base: str) -> dict:
-    """The status of an exec credential plugin's ExecCredential (client.authentication.k8s.io):
-    cached until its expirationTimestamp, so that one process runs the plugin once."""
+def _exec_credential(spec: dict, base: str, shared_dir: str | None = None) -> dict:
+    """The status of an exec credential plugin's ExecCredential (client.authentication.k8s.io),
+    cached until its expirationTimestamp: in this process, and with ``shared_dir`` (a private
+    directory that lives as long as the run, such as Ansible's local temporary directory) for the
+    other processes of the run too, so that a play runs the plugin once, not once a task."""
     if not isinstance(spec, dict):
         raise KubeError("the kubeconfig user's exec must be a mapping (command, args, env, apiVersion)")
     key = json.dumps([spec, base], sort_keys=True, default=str)
     with _exec_lock:
         cached = _exec_credentials.get(key)
-        if cached and (cached[1] is None or cached[1] > time.time() + 10):  # not about to expire
-            return cached[0]
-        status, expiry = _run_exec_plugin(spec, base)
-        _exec_credentials[key] = (status, expiry)
-        return status
+        if not _fresh(cached):
+            with _SharedCredential(shared_dir, key) as shared:
+                cached = shared.read()
+                if not _fresh(cached):
+                    cached = _run_exec_plugin(spec, base)
+                    shared.write(cached)
+            _exec_credentials[key] = cached
+        return cached[0]
+
+
+def _fresh(cached: tuple[dict, float | None] | None) -> bool:
+    return cached is not None and (cached[1] is None or cached[1] > time.time() + 10)  # not about to expire
+
+
+class _SharedCredential:
+    """An exec credential shared by the processes of a run: a 0600 file in a directory only this
+    user can enter, locked while one process runs the plugin (the others wait, then read it).
+    Only tokens with an expiry are written: a client key never reaches a disk (item 12 of the
+    hardening issue), and a token without expiry is not kept past this process."""
+
+    def __init__(self, directory: str | None, key: str):
+        self.fd = None
+        if not directory or not _private_directory(directory):
+            return
+        path = os.path.join(directory, f"agentic-exec-{hashlib.sha256(key.encode()).hexdigest()[:32]}.json")
+        try:
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except OSError:
+            self.fd = None
+
+    def __enter__(self) -> _SharedCredential:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # releases the lock
+
+    def read(self) -> tuple[dict, float | None] | None:
+        if self.fd is None:
+            return None
+        try:
+            data = json.loads(os.pread(self.fd, 1 << 16, 0) or b"null")
+            return ({"token": str(data["token"])}, float(data["expiry"])) if data else None
+        except (ValueError, KeyError, TypeError, OSError):
+            return None
+
+    def write(self, cached: tuple[dict, float | None]) -> None:
+        status, expiry = cached
+        if self.fd is None or expiry is None or set(status) != {"token"}:
+            return
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps({"token": status["token"], "expiry": expiry}).encode(), 0)
+
+
+def _private_directory(path: str) -> bool:
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
 
 
 def _run_exec_plugin(spec: dict, base: str) -> tuple[dict, float | None]:
@@ -287,9 +349,10 @@ class KubeClient:
     @classmethod
     def from_config(cls, kubeconfig: str | None = None, context: str | None = None, host: str | None = None,
                     api_key: str | None = None, validate_certs: bool | None = None,
-                    ca_cert: str | None = None) -> KubeClient:
+                    ca_cert: str | None = None, exec_cache_dir: str | None = None) -> KubeClient:
         """From a kubeconfig (or, with none, the in-cluster service account); explicit
-        ``host``/``api_key``/``ca_cert``/``validate_certs`` override it."""
+        ``host``/``api_key``/``ca_cert``/``validate_certs`` override it. ``exec_cache_dir``: where
+        the processes of one run share an exec plugin's token (see ``_exec_credential``)."""
         no_file = not kubeconfig and not os.environ.get("KUBECONFIG") \
             and not os.path.exists(os.path.expanduser("~/.kube/config"))
         if (host and api_key and no_file) or (no_file and os.environ.get("KUBERNETES_SERVICE_HOST")):
@@ -307,7 +370,7 @@ class KubeClient:
         headers: dict[str, str] = {}
         creds = dict(user)
         if user.get("exec"):
-            status = _exec_credential(user["exec"], cfg["user_dir"])
+            status = _exec_credential(user["exec"], cfg["user_dir"], exec_cache_dir)
             creds.update({"token": status.get("token"),
                           "client-certificate-data": status.get("clientCertificateData"),
                           "client-key-data": status.get("clientKeyData")})

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import time
+
+from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.agentic.platform.plugins.module_utils.kube_apply import ApplyError
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient, KubeError
 
 
-def client_from_args(args: dict) -> KubeClient:
-    """A client from the connection options of the kube_auth doc fragment."""
-    return KubeClient.from_config(kubeconfig=args.get("kubeconfig"), context=args.get("context"),
-                                  host=args.get("host"), api_key=args.get("api_key"),
-                                  validate_certs=args.get("validate_certs"), ca_cert=args.get("ca_cert"))
+def client_from_args(args: dict, timeout: int | None = None) -> KubeClient:
+    """A client from the connection options of the kube_auth doc fragment. The run's tasks share
+    an exec plugin's token through Ansible's private local temporary directory (removed when the
+    run ends); ``timeout`` (the task's) bounds the client's retries."""
+    client = KubeClient.from_config(kubeconfig=args.get("kubeconfig"), context=args.get("context"),
+                                    host=args.get("host"), api_key=args.get("api_key"),
+                                    validate_certs=args.get("validate_certs"), ca_cert=args.get("ca_cert"),
+                                    exec_cache_dir=C.DEFAULT_LOCAL_TMP)
+    if timeout:
+        client.deadline = time.monotonic() + timeout
+    return client
 
 
 class ControllerAction(ActionBase):
@@ -34,7 +43,7 @@ class KubeAction(ControllerAction):
         result = super().run(tmp, task_vars)
         args = self.validate_argument_spec(argument_spec=self.ARG_SPEC)[1]
         try:
-            client = client_from_args(args)
+            client = client_from_args(args, self._task.timeout)
             try:
                 result.update(self.call(client, args))
             finally:

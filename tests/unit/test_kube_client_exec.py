@@ -7,12 +7,16 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient, KubeError
 
 from tests.kube_server_support import Pki, ScriptedServer, answer, kubeconfig, server_tls
+from tests.monitoring_support import ANSIBLE_PLAYBOOK, ROOT, ansible_env
 
 V1 = "client.authentication.k8s.io/v1"
 SECRET = "client-secret-Zq81x"  # on the plugin's command line, in its env and on its stderr
@@ -136,3 +140,63 @@ def test_the_plugin_is_told_it_cannot_prompt(tmp_path, pki):
     sent = server.requests[0][2]["Authorization"].removeprefix("Bearer ")
     assert json.loads(base64.b64decode(sent)) == {"apiVersion": V1, "kind": "ExecCredential",
                                                   "spec": {"interactive": False}}
+
+
+def test_a_play_runs_the_plugin_once_not_once_a_task(tmp_path, pki):
+    """Ansible runs each task in a process of its own: the token is shared through the run's
+    private temporary directory, which Ansible removes when the run ends."""
+    command = plugin(tmp_path, credential({"token": "tok-play", "expirationTimestamp": in_an_hour()}))
+    local_tmp = tmp_path / "ansible-local"
+    with ScriptedServer(tls=server_tls(tmp_path, *pki.issue("127.0.0.1"))) as server:
+        cfg = exec_config(tmp_path, command, server.url, tls_cluster(pki))
+        tasks = "".join(f"    - agentic.platform.k8s_read: {{kubeconfig: '{cfg}', kind: Namespace, name: n{i}}}\n"
+                        for i in range(4))
+        play = tmp_path / "play.yml"
+        play.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + tasks)
+        res = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-c", "local", str(play)], cwd=ROOT,
+                             env={**ansible_env(), "ANSIBLE_LOCAL_TEMP": str(local_tmp)},
+                             capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "ok=4" in res.stdout and "tok-play" not in res.stdout + res.stderr
+    assert runs(tmp_path) == 1
+    assert {r[2]["Authorization"] for r in server.requests} == {"Bearer tok-play"} and len(server.requests) == 4
+    assert not [p for p in local_tmp.rglob("*") if p.is_file()]  # nothing left after the run
+
+
+SHARE = """
+import sys
+from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient
+KubeClient.from_config(sys.argv[1], exec_cache_dir=sys.argv[2])
+"""
+
+
+def share(cfg: str, directory) -> None:
+    subprocess.run([sys.executable, "-c", SHARE, cfg, str(directory)], check=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT / ".collections")})
+
+
+def test_processes_share_only_tokens_with_an_expiry_and_only_in_a_private_directory(tmp_path, pki):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    token = exec_config(tmp_path, plugin(tmp_path, credential({"token": "t", "expirationTimestamp": in_an_hour()})),
+                        cluster=tls_cluster(pki))
+    for _ in range(3):
+        share(token, private)
+    assert runs(tmp_path) == 1
+
+    open_dir = tmp_path / "open"
+    open_dir.mkdir(mode=0o755)
+    open_dir.chmod(0o755)
+    for _ in range(2):
+        share(token, open_dir)
+    assert runs(tmp_path) == 3 and not list(open_dir.iterdir())
+
+    crt, key = pki.issue("exec-user", server=False)
+    certs = exec_config(tmp_path, plugin(tmp_path, credential({
+        "clientCertificateData": crt.decode(), "clientKeyData": key.decode(), "expirationTimestamp": in_an_hour()}),
+        name="cert-auth"), cluster=tls_cluster(pki))
+    for _ in range(2):
+        share(certs, private)
+    assert runs(tmp_path, "cert-auth") == 2  # a client key is never written to share it
+    stored = b"".join(p.read_bytes() for p in private.iterdir())
+    assert b"PRIVATE KEY" not in stored and b"exec-user" not in stored

@@ -160,3 +160,24 @@ def test_the_gpu_smoke_job_is_created_once_when_the_answer_to_its_creation_is_lo
     assert first[2]["Content-Type"] == APPLY_PATCH
     assert "POST" not in server.methods()
     assert [r[0] for r in rest] == ["GET", "GET", "DELETE"] and result["observed"]["job"] in first[1]
+
+
+def test_a_tasks_timeout_bounds_the_retries_and_the_servers_answer_is_reported(tmp_path):
+    """With `timeout:` on the task, retries stop before it (the task fails with the API server's
+    429, not with Ansible killing it)."""
+    import subprocess
+
+    from tests.kube_server_support import kubeconfig
+    from tests.monitoring_support import ANSIBLE_PLAYBOOK, ROOT, ansible_env
+
+    with ScriptedServer([answer(429, STORAGE_INITIALIZING, Retry_After="1")] * 100) as server:
+        cfg = kubeconfig(tmp_path / "kubeconfig", server.url)
+        play = tmp_path / "play.yml"
+        play.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                        f"    - agentic.platform.k8s_read: {{kubeconfig: '{cfg}', kind: Namespace, name: n}}\n"
+                        "      timeout: 4\n")
+        res = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-c", "local", str(play)], cwd=ROOT,
+                             env=ansible_env(), capture_output=True, text=True, check=False)
+    assert res.returncode != 0
+    assert "429 Too Many Requests: storage is (re)initializing" in res.stdout, res.stdout[-2000:]
+    assert 2 <= len(server.requests) <= 5
