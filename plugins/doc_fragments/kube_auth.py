@@ -12,7 +12,7 @@ options:
         then C(~/.kube/config); with none, the in-cluster service account is used.
       - Client certificates, bearer tokens, token files, basic auth and exec credential plugins
         (client.authentication.k8s.io) are supported; C(auth-provider) and C(proxy-url) are not.
-      - An exec plugin's credential is validated and kept until its C(expirationTimestamp): a play
+      - An exec plugin's credential is validated and kept until its C(expirationTimestamp), so that a play
         runs the plugin once (a token is shared by the run's tasks through Ansible's private local
         temporary directory, removed when the run ends; a client key stays in memory). Its errors
         name the command, its exit code and its C(installHint), never its arguments or output.
@@ -44,7 +44,7 @@ options:
 notes:
   - Runs in the controller (no module is sent to the host) over one keep-alive HTTPS connection,
     with no Python dependency beyond ansible-core.
-  - Credentials (tokens, basic auth, exec plugins) are never sent to an C(http://) API server: such a
+  - Credentials (tokens, basic auth, exec plugins) are never sent to an C(http://) API server; such a
     configuration is refused.
   - Reads, server-side applies and deletes are retried when the API server answers 429 or 503
     (after its C(Retry-After), at most 10 s a wait) or the connection breaks, for at most 30 s a
