@@ -10,17 +10,22 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
 # (roles/redis/defaults/main.yml).
 VALID = {
     "redis_image": "docker.io/library/redis:7.4-alpine",
+    "redis_version": "7.4",
     "redis_storage_size": "2Gi",
     "redis_storage_class": "",
     "redis_resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
     "redis_maxmemory_percent": 80,
     "redis_agent_user": "agent",
-    "redis_agent_acl": "~* &* +@all -@admin -@dangerous",
+    "redis_agent_acl": "~* &* +@read +@write +@pubsub +@connection +@transaction +@scripting -@dangerous",
     "redis_secret_name": "agentic-ai-secrets",
     "redis_service_account": "redis",
     "redis_run_as_user": 999,
     "redis_run_as_group": 1000,
+    "redis_node_selector": {},
+    "redis_tolerations": [],
     "redis_extra_config": {},
+    "agent_redis_user": "agent",
+    "config_redis_username": "agent",
 }
 
 
@@ -41,11 +46,16 @@ def test_valid_inventory_has_no_problem():
     {"redis_resources": {"limits": {"memory": "64Mi"}}},
     {"redis_resources": {"requests": {"cpu": 1}, "limits": {"cpu": 2, "memory": "1G"}}},
     {"redis_maxmemory_percent": "95", "redis_run_as_user": 2147483647, "redis_run_as_group": 1},
-    {"redis_agent_acl": "resetkeys ~agent:* %R~cache:* &events allcommands -flushall -@dangerous"},
-    {"redis_agent_user": "Agent_2-x"},
-    {"redis_extra_config": {"maxclients": 500, "hz": "20", "notify-keyspace-events": "Ex"}},
+    {"redis_agent_acl": "resetkeys ~agent:* %R~cache:* &events -@all +@read +@write +ping -flushall -@dangerous"},
+    {"redis_agent_user": "Agent_2-x", "agent_redis_user": "Agent_2-x", "config_redis_username": "Agent_2-x"},
+    {"redis_agent_user": "agents", "agent_redis_user": MISSING, "config_redis_username": MISSING},
+    {"redis_extra_config": {"maxclients": 500, "hz": "20", "notify-keyspace-events": "Ex",
+                            "client-output-buffer-limit": "pubsub 32mb 8mb 60", "loglevel": "warning"}},
+    {"redis_node_selector": {"node-pool": "cpu"},
+     "redis_tolerations": [{"key": "dedicated", "operator": "Equal", "value": "redis", "effect": "NoSchedule"},
+                           {"operator": "Exists"}]},
 ], ids=["digest", "registry-port-tag", "largest-storage", "smallest-storage", "limits-only", "numbers",
-        "bounds", "acl-rules", "user", "extra-config"])
+        "bounds", "acl-rules", "user", "user-role-alone", "extra-config", "scheduling"])
 def test_valid_variants_have_no_problem(overrides):
     assert problems(**overrides) == []
 
@@ -87,6 +97,25 @@ BAD = {
     "acl-reset": ({"redis_agent_acl": "reset ~* +@all"}, "redis_agent_acl"),
     "acl-nopass": ({"redis_agent_acl": "~* nopass"}, "redis_agent_acl"),
     "acl-empty": ({"redis_agent_acl": ""}, "redis_agent_acl"),
+    "acl-all": ({"redis_agent_acl": "~* &* +@all -@admin -@dangerous"}, "redis_agent_acl"),
+    "acl-admin": ({"redis_agent_acl": "~* +@admin"}, "redis_agent_acl"),
+    "acl-config": ({"redis_agent_acl": "~* +ping +config|set"}, "redis_agent_acl"),
+    "acl-flushall": ({"redis_agent_acl": "~* +@write +ping"}, "redis_agent_acl"),
+    "acl-shell": ({"redis_agent_acl": "~$(reboot) +ping"}, "redis_agent_acl"),
+    "acl-type": ({"redis_agent_acl": ["~*", "+ping"]}, "redis_agent_acl"),
+    "version-empty": ({"redis_version": ""}, "redis_version"),
+    "version-bad": ({"redis_version": "7.4 alpine"}, "redis_version"),
+    "user-not-agents": ({"agent_redis_user": "agents"}, "redis_agent_user"),
+    "user-not-configs": ({"config_redis_username": "agents"}, "redis_agent_user"),
+    "resources-request-above-limit": ({"redis_resources": {"requests": {"cpu": "2", "memory": "1Gi"},
+                                                           "limits": {"cpu": "1", "memory": "1Gi"}}},
+                                      "redis_resources"),
+    "node-selector-bad-key": ({"redis_node_selector": {"-bad": "x"}}, "redis_node_selector"),
+    "node-selector-bad-value": ({"redis_node_selector": {"pool": "a b"}}, "redis_node_selector"),
+    "toleration-bad-effect": ({"redis_tolerations": [{"key": "a", "effect": "Never"}]}, "redis_tolerations"),
+    "toleration-exists-value": ({"redis_tolerations": [{"key": "a", "operator": "Exists", "value": "b"}]},
+                                "redis_tolerations"),
+    "toleration-no-key": ({"redis_tolerations": [{"operator": "Equal", "value": "b"}]}, "redis_tolerations"),
     "secret-name-bad": ({"redis_secret_name": "Agentic_Secrets"}, "redis_secret_name"),
     "service-account-bad": ({"redis_service_account": "redis account"}, "redis_service_account"),
     "run-as-root": ({"redis_run_as_user": 0}, "redis_run_as_user"),
@@ -99,6 +128,22 @@ BAD = {
     "extra-uppercase": ({"redis_extra_config": {"MaxClients": 10}}, "redis_extra_config"),
     "extra-newline": ({"redis_extra_config": {"maxclients": "10\nport 1"}}, "redis_extra_config"),
     "extra-type": ({"redis_extra_config": ["maxclients 10"]}, "redis_extra_config"),
+    "extra-maxmemory": ({"redis_extra_config": {"maxmemory": "10gb"}}, "redis_extra_config"),
+    "extra-user": ({"redis_extra_config": {"user": "evil on nopass +@all"}}, "redis_extra_config"),
+    "extra-replicaof": ({"redis_extra_config": {"replicaof": "attacker 6379"}}, "redis_extra_config"),
+    "extra-slaveof": ({"redis_extra_config": {"slaveof": "attacker 6379"}}, "redis_extra_config"),
+    "extra-loadmodule": ({"redis_extra_config": {"loadmodule": "/tmp/evil.so"}}, "redis_extra_config"),
+    "extra-enable-debug": ({"redis_extra_config": {"enable-debug-command": "yes"}}, "redis_extra_config"),
+    "extra-requirepass": ({"redis_extra_config": {"requirepass": "x"}}, "redis_extra_config"),
+    "extra-masteruser": ({"redis_extra_config": {"masteruser": "x"}}, "redis_extra_config"),
+    "extra-protected-mode": ({"redis_extra_config": {"protected-mode": "no"}}, "redis_extra_config"),
+    "extra-tls": ({"redis_extra_config": {"tls-port": 6380}}, "redis_extra_config"),
+    "extra-dbfilename": ({"redis_extra_config": {"dbfilename": "../etc/x"}}, "redis_extra_config"),
+    "extra-include": ({"redis_extra_config": {"include": "/etc/passwd"}}, "redis_extra_config"),
+    "extra-quote": ({"redis_extra_config": {"maxclients": '10" "20'}}, "redis_extra_config"),
+    "extra-bool": ({"redis_extra_config": {"lazyfree-lazy-eviction": True}}, "redis_extra_config"),
+    "extra-list-value": ({"redis_extra_config": {"maxclients": [10]}}, "redis_extra_config"),
+    "extra-empty-value": ({"redis_extra_config": {"maxclients": ""}}, "redis_extra_config"),
 }
 
 
@@ -118,15 +163,17 @@ def test_messages_keep_their_wording():
         "tag other than 'latest' or a digest",
         "redis_storage_size '500Ti' must be a Kubernetes quantity between 1Gi and 1Ti (e.g. 8Gi)",
         "redis_agent_user 'admin' must be a name of letters, digits, '_' or '-' and not 'default' or 'admin'",
-        "redis_extra_config must map redis.conf directive names (lowercase) to one-line values and may not set "
-        "aclfile, dir, port, appendonly, bind, include, rename-command",
+        "redis_agent_user 'admin' must be the user the agents log in as: agent_redis_user is 'agent'",
+        "redis_agent_user 'admin' must be the user the agents log in as: config_redis_username is 'agent'",
+        "redis_extra_config['dir']: the role owns this directive or it opens the server (reserved: "
+        + ", ".join([*redis.RESERVED_CONFIG, "enable-*", "tls-*", "unixsocket*", "cluster-*"]) + ")",
     ]
 
 
 def test_resources_are_quoted_as_json():
     found = problems(redis_resources={"limits": {"memory": "1Mi"}})
-    assert found == ['redis_resources must be {requests: {cpu, memory}, limits: {cpu, memory}} with Kubernetes '
-                     'quantities, limits.memory at least 64Mi; got {"limits": {"memory": "1Mi"}}']
+    assert found == ['redis_resources: limits.memory must be set, at least 64Mi (maxmemory is a share of it); '
+                     'got {"limits": {"memory": "1Mi"}}']
 
 
 @pytest.mark.parametrize("value", [None, True, 0, -1, 3.5, "", "x", [], [1], {}, {"a": [1]}, MISSING], ids=repr)

@@ -8,11 +8,17 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.agentic.platform.plugins.module_utils import redis_acl
 from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import (
     DNS1123_SUBDOMAIN,
+    MISSING,
     Problems,
     as_int,
-    parse_quantity,
+    is_label_value,
+    is_labels,
+    is_toleration,
+    quantity,
+    resources_problem,
     text,
 )
 
@@ -22,18 +28,33 @@ IMAGE_REFERENCE = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$")
 _TAG = re.compile(r":[^/]+$")
-# ACL rules the agent user may be given: keys, channels and commands, no passwords or on/off.
-ACL_RULES = re.compile(r"^(\s*(~\S+|%R?W?~\S+|&\S+|[+-]@?[a-zA-Z0-9|_-]+|allkeys|allchannels|allcommands|resetkeys"
-                       r"|resetchannels|nocommands))+\s*$")
 ACL_USER = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
 CONFIG_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
-RESERVED_CONFIG = ("aclfile", "dir", "port", "appendonly", "bind", "include", "rename-command")
+# redis.conf directives redis_extra_config may not set (a later line would override the role's):
+# those the role writes or has a variable for, and those that open the server or change what it
+# is: users and passwords (user, requirepass, masterauth, masteruser, aclfile, acl-pubsub-default),
+# listeners (bind, port, unixsocket*, tls-*), replication (replicaof/slaveof,
+# min-replicas-to-write), code and commands (loadmodule, rename-command, enable-*-command,
+# enable-protected-configs), files (include, dir, dbfilename, append*, logfile, pidfile) and the
+# process (daemonize, supervised, cluster-*).
+RESERVED_CONFIG = (
+    "aclfile", "acl-pubsub-default", "user", "requirepass", "masterauth", "masteruser", "bind", "bind-source-addr",
+    "port", "protected-mode", "replicaof", "slaveof", "min-replicas-to-write", "min-slaves-to-write", "loadmodule",
+    "rename-command", "include", "dir", "dbfilename", "appendonly", "appendfsync", "appendfilename", "appenddirname",
+    "save", "maxmemory", "maxmemory-policy", "logfile", "pidfile", "daemonize", "supervised")
+RESERVED_CONFIG_PREFIXES = ("enable-", "tls-", "unixsocket", "cluster-")
+# One argument line of redis.conf: printable text without quotes or backslashes (Redis's own
+# quoting would let a value end early or span arguments).
+CONFIG_VALUE = re.compile(r"^[ -!#-&(-\[\]-~]+$")
 GI, TI, MI = 2**30, 2**40, 2**20
 MAX_ID = 2147483647
 
-VARIABLES = ("redis_image", "redis_storage_size", "redis_storage_class", "redis_resources", "redis_maxmemory_percent",
-             "redis_agent_user", "redis_agent_acl", "redis_secret_name", "redis_service_account", "redis_run_as_user",
-             "redis_run_as_group", "redis_extra_config")
+VARIABLES = ("redis_image", "redis_version", "redis_storage_size", "redis_storage_class", "redis_resources",
+             "redis_maxmemory_percent", "redis_agent_user", "redis_agent_acl", "redis_secret_name",
+             "redis_service_account", "redis_run_as_user", "redis_run_as_group", "redis_node_selector",
+             "redis_tolerations", "redis_extra_config",
+             # the agent's side of the ACL user (other steps; MISSING when the role runs alone)
+             "agent_redis_user", "config_redis_username")
 
 
 def scalar_text(value) -> str | None:
@@ -68,17 +89,31 @@ def to_json(value) -> str:
         return text(value)
 
 
-def _resources_ok(resources) -> bool:
-    if not isinstance(resources, dict) or not set(resources) <= {"requests", "limits"}:
-        return False
-    requests, limits = resources.get("requests", {}), resources.get("limits")
-    if not isinstance(requests, dict) or not isinstance(limits, dict):
-        return False
-    if not {*requests, *limits} <= {"cpu", "memory"}:
-        return False
-    if any(parse_quantity(q) is None for q in (*requests.values(), *limits.values())):
-        return False
-    return (parse_quantity(limits.get("memory", "")) or 0) >= 64 * MI
+def resources_problem_with_memory_limit(resources) -> str | None:
+    """Container resources with a memory limit of at least 64Mi (maxmemory is a share of it)."""
+    problem = resources_problem(resources)
+    if problem is None and (quantity((resources.get("limits") or {}).get("memory")) or 0) < 64 * MI:
+        problem = "limits.memory must be set, at least 64Mi (maxmemory is a share of it)"
+    return problem
+
+
+def config_problems(extra) -> list[str]:
+    """What is wrong with redis_extra_config (each message names the directive)."""
+    if not isinstance(extra, dict):
+        return [f"redis_extra_config must map redis.conf directive names to values, got {to_json(extra)}"]
+    found = []
+    for name, value in extra.items():
+        if not isinstance(name, str) or not CONFIG_NAME.fullmatch(name):
+            found.append(f"redis_extra_config: '{text(name)}' is not a redis.conf directive name (lowercase)")
+        elif name.lower() in RESERVED_CONFIG or name.lower().startswith(RESERVED_CONFIG_PREFIXES):
+            reserved = [*RESERVED_CONFIG, *(prefix + "*" for prefix in RESERVED_CONFIG_PREFIXES)]
+            found.append(f"redis_extra_config['{name}']: the role owns this directive or it opens the server "
+                         f"(reserved: {', '.join(reserved)})")
+        elif isinstance(value, bool) or not isinstance(value, str | int | float) or not CONFIG_VALUE.fullmatch(
+                str(value)):
+            found.append(f"redis_extra_config['{name}'] must be one line of printable text without quotes or "
+                         "backslashes, or a number (write yes/no quoted), got " + to_json(value)[:80])
+    return found
 
 
 def check(v: dict) -> list[str]:
@@ -86,25 +121,31 @@ def check(v: dict) -> list[str]:
     p.add(is_image_reference(v["redis_image"]),
           f"redis_image '{text(v['redis_image'])}' must be an image reference [registry/]path:tag or "
           "path@sha256:<64 hex>, with a tag other than 'latest' or a digest")
-    size = parse_quantity(v["redis_storage_size"]) or 0
+    size = quantity(v["redis_storage_size"]) or 0
     p.add(GI <= size <= TI,
           f"redis_storage_size '{text(v['redis_storage_size'])}' must be a Kubernetes quantity between 1Gi and 1Ti "
           "(e.g. 8Gi)")
     p.add(v["redis_storage_class"] == "" or matches(DNS1123_SUBDOMAIN, v["redis_storage_class"]),
           f"redis_storage_class '{text(v['redis_storage_class'])}' must be empty (the cluster default) or a "
           "StorageClass name")
-    p.add(_resources_ok(v["redis_resources"]),
-          "redis_resources must be {requests: {cpu, memory}, limits: {cpu, memory}} with Kubernetes quantities, "
-          f"limits.memory at least 64Mi; got {to_json(v['redis_resources'])}")
+    p.add(is_label_value(v["redis_version"]) and str(v["redis_version"]) != "",
+          f"redis_version '{text(v['redis_version'])}' must be a label value (1 to 63 letters, digits, '-', '_', '.')")
+    problem = resources_problem_with_memory_limit(v["redis_resources"])
+    p.add(problem is None, f"redis_resources: {problem}; got {to_json(v['redis_resources'])}")
     p.add(between(v["redis_maxmemory_percent"], 10, 95),
           "redis_maxmemory_percent must be between 10 and 95 (percent of limits.memory), got "
           f"{text(v['redis_maxmemory_percent'])}")
     user = v["redis_agent_user"]
     p.add(matches(ACL_USER, user) and user not in ("default", "admin"),
           f"redis_agent_user '{text(user)}' must be a name of letters, digits, '_' or '-' and not 'default' or 'admin'")
-    p.add(matches(ACL_RULES, v["redis_agent_acl"]),
-          "redis_agent_acl must be ACL rules for keys (~pattern), channels (&pattern) and commands (+cmd, -@category); "
-          "password, on/off and reset rules are managed by the role")
+    # The agent logs in with agent_redis_user (and is told config_redis_username): another name
+    # would give the agents a user Redis does not have.
+    for other in ("agent_redis_user", "config_redis_username"):
+        p.add(v[other] is MISSING or v[other] == user,
+              f"redis_agent_user '{text(user)}' must be the user the agents log in as: {other} is '{text(v[other])}'")
+    acl = v["redis_agent_acl"]
+    for problem in redis_acl.problems(acl) if isinstance(acl, str) else ["must be a string of ACL rules"]:
+        p.append(f"redis_agent_acl: {problem}")
     p.add(matches(DNS1123_SUBDOMAIN, v["redis_secret_name"]),
           f"redis_secret_name '{text(v['redis_secret_name'])}' must be a Secret name (a DNS-1123 subdomain)")
     p.add(matches(DNS1123_SUBDOMAIN, v["redis_service_account"]),
@@ -112,10 +153,11 @@ def check(v: dict) -> list[str]:
           "(a DNS-1123 subdomain)")
     for name in ("redis_run_as_user", "redis_run_as_group"):
         p.add(between(v[name], 1, MAX_ID), f"{name} must be a non-root id between 1 and {MAX_ID}, got {text(v[name])}")
-    extra = v["redis_extra_config"]
-    p.add(isinstance(extra, dict)
-          and all(isinstance(k, str) and k.lower() not in RESERVED_CONFIG and CONFIG_NAME.fullmatch(k) for k in extra)
-          and not any("\r" in str(value) or "\n" in str(value) for value in extra.values()),
-          "redis_extra_config must map redis.conf directive names (lowercase) to one-line values and may not set "
-          f"{', '.join(RESERVED_CONFIG)}")
+    p.add(is_labels(v["redis_node_selector"]),
+          f"redis_node_selector must map label keys to label values, got {to_json(v['redis_node_selector'])}")
+    tolerations = v["redis_tolerations"]
+    p.add(isinstance(tolerations, list) and all(is_toleration(t) for t in tolerations),
+          "redis_tolerations entries must be tolerations {key, operator: Exists|Equal, value, effect: "
+          f"NoSchedule|PreferNoSchedule|NoExecute}} with label keys and values, got {to_json(tolerations)}")
+    p.extend(config_problems(v["redis_extra_config"]))
     return p
