@@ -34,17 +34,35 @@ VALID = {
                                       "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]}],
     "namespace_monitoring_namespace": "monitoring",
     "namespace_dns_namespace": "kube-system",
+    "namespace_agent_api_peers": [],
+    "namespace_pod_security_version": "latest",
+    "namespace_quota_enabled": True,
+}
+# The other steps' pods the quota and LimitRange must admit: undefined when the role runs alone,
+# the role defaults in site.yml (roles/agent, roles/redis, roles/autoscaling defaults).
+ALONE = dict.fromkeys(("agent_replicas", "agent_resources", "agent_gpu_count", "agent_gpu_resource",
+                       "redis_resources", "autoscaling_min_replicas"), MISSING)
+STACK = {
+    "agent_replicas": 3,
+    "agent_resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1000m", "memory": "1Gi"}},
+    "agent_gpu_count": 0,
+    "agent_gpu_resource": "nvidia.com/gpu",
+    "redis_resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+    "autoscaling_min_replicas": 3,
 }
 
 
 def problems(**changes) -> list[str]:
-    return namespace.check({**VALID, **changes})
+    return namespace.check({**VALID, **ALONE, **changes})
 
 
 def test_valid_is_what_the_defaults_give_and_every_variable_is_read():
     defaults = yaml.safe_load((ROOT / "roles/namespace/defaults/main.yml").read_text())
     assert {k: defaults[k] for k in VALID} == VALID
-    assert set(VALID) == set(namespace.VARIABLES)
+    assert set(VALID) | set(STACK) == set(namespace.VARIABLES)
+    for role in ("agent", "redis", "autoscaling"):
+        defaults = yaml.safe_load((ROOT / f"roles/{role}/defaults/main.yml").read_text())
+        assert {k: defaults[k] for k in STACK if k in defaults} == {k: STACK[k] for k in STACK if k in defaults}
 
 
 def test_valid_inventory_has_no_problem():
@@ -61,6 +79,15 @@ def test_valid_inventory_has_no_problem():
     {"namespace_agent_egress_cidrs": []},
     {"namespace_agent_egress_cidrs": [{"cidr": "2001:db8::/32"}]},
     {"namespace_compliance": ""},
+    {"namespace_agent_egress_cidrs": [{"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}]},
+    {"namespace_agent_api_peers": [{"namespaceSelector": {"matchLabels": {"name": "istio-system"}},
+                                    "podSelector": {"matchExpressions": [{"key": "app", "operator": "In",
+                                                                          "values": ["gateway"]}]}},
+                                   {"ipBlock": {"cidr": "192.168.0.0/16"}},
+                                   {"namespaceSelector": {}}]},
+    {"namespace_pod_security_version": "v1.31"},
+    {**STACK},
+    {**STACK, "namespace_quota_enabled": False, "namespace_quota_hard": {"requests.cpu": "1"}},
 ], ids=lambda c: ",".join(c))
 def test_other_valid_values_pass(changes):
     assert problems(**changes) == []
@@ -128,15 +155,62 @@ BAD = {
     "metrics-port-float": ({"namespace_agent_metrics_port": 9090.5}, "namespace_agent_metrics_port"),
     "egress-ports-absurd": ({"namespace_agent_egress_ports": [443, 65536]}, "namespace_agent_egress_ports"),
     "egress-cidrs-string": ({"namespace_agent_egress_cidrs": "0.0.0.0/0"},
-                            "namespace_agent_egress_cidrs entries must be"),
+                            "namespace_agent_egress_cidrs must be a list"),
     "egress-cidrs-no-cidr": ({"namespace_agent_egress_cidrs": [{"except": []}]}, "namespace_agent_egress_cidrs"),
     "egress-cidrs-malformed": ({"namespace_agent_egress_cidrs": [{"cidr": "10.1.2.3"}]},
-                               "got {'cidr': '10.1.2.3'}"),
+                               "namespace_agent_egress_cidrs[0]: cidr '10.1.2.3' is not a CIDR"),
+    "egress-cidrs-octet": ({"namespace_agent_egress_cidrs": [{"cidr": "999.1.2.0/24"}]},
+                           "namespace_agent_egress_cidrs[0]: cidr '999.1.2.0/24'"),
+    "egress-cidrs-prefix": ({"namespace_agent_egress_cidrs": [{"cidr": "10.0.0.0/33"}]},
+                            "namespace_agent_egress_cidrs[0]"),
+    "egress-cidrs-host-bits": ({"namespace_agent_egress_cidrs": [{"cidr": "10.1.2.3/8"}]},
+                               "namespace_agent_egress_cidrs[0]"),
+    "egress-cidrs-except-outside": ({"namespace_agent_egress_cidrs": [{"cidr": "10.0.0.0/8",
+                                                                       "except": ["192.168.0.0/16"]}]},
+                                    "except '192.168.0.0/16' must be a CIDR strictly inside 10.0.0.0/8"),
+    "egress-cidrs-except-equal": ({"namespace_agent_egress_cidrs": [{"cidr": "10.0.0.0/8", "except": ["10.0.0.0/8"]}]},
+                                  "namespace_agent_egress_cidrs[0]"),
+    "egress-cidrs-unknown-key": ({"namespace_agent_egress_cidrs": [{"cidr": "10.0.0.0/8", "ports": [1]}]},
+                                 "namespace_agent_egress_cidrs[0]"),
+    "peer-no-selector": ({"namespace_agent_api_peers": [{}]}, "namespace_agent_api_peers[0]"),
+    "peer-unknown-key": ({"namespace_agent_api_peers": [{"podSelectr": {"matchLabels": {"a": "b"}}}]},
+                         "namespace_agent_api_peers[0]"),
+    "peer-ipblock-and-selector": ({"namespace_agent_api_peers": [{"ipBlock": {"cidr": "10.0.0.0/8"},
+                                                                  "podSelector": {}}]},
+                                  "namespace_agent_api_peers[0]: ipBlock cannot be combined"),
+    "peer-bad-cidr": ({"namespace_agent_api_peers": [{"ipBlock": {"cidr": "10.0.0/8"}}]},
+                      "namespace_agent_api_peers[0]: cidr"),
+    "peer-selector-bad-label": ({"namespace_agent_api_peers": [{"podSelector": {"matchLabels": {"app": "a b"}}}]},
+                                "namespace_agent_api_peers[0]: podSelector"),
+    "peer-selector-flat-labels": ({"namespace_agent_api_peers": [{"podSelector": {"app": "gateway"}}]},
+                                  "namespace_agent_api_peers[0]: podSelector"),
+    "peer-expression-no-values": ({"namespace_agent_api_peers": [{"podSelector": {"matchExpressions": [
+        {"key": "app", "operator": "In"}]}}]}, "namespace_agent_api_peers[0]"),
+    "peers-string": ({"namespace_agent_api_peers": "everyone"}, "namespace_agent_api_peers must be a list"),
+    "pod-security-version-newline": ({"namespace_pod_security_version": "latest\n  enforce: privileged"},
+                                     "namespace_pod_security_version"),
+    "pod-security-version-bad": ({"namespace_pod_security_version": "1.30"}, "namespace_pod_security_version"),
+    "stack-above-quota-cpu": ({**STACK, "namespace_quota_hard": {"requests.cpu": "1"}},
+                              "namespace_quota_hard['requests.cpu'] (1) cannot admit the stack's own pods"),
+    "stack-above-quota-memory-limits": ({**STACK, "namespace_quota_hard": {"limits.memory": "3Gi"}},
+                                        "namespace_quota_hard['limits.memory']"),
+    "stack-above-quota-pods": ({**STACK, "namespace_quota_hard": {"pods": "3"}}, "namespace_quota_hard['pods']"),
+    "stack-above-quota-gpus": ({**STACK, "agent_gpu_count": 2, "namespace_quota_hard": {
+        "requests.nvidia.com/gpu": "4"}}, "namespace_quota_hard['requests.nvidia.com/gpu']"),
+    "stack-autoscaling-min-above-quota": ({**STACK, "autoscaling_min_replicas": 50, "namespace_quota_hard": {
+        "requests.cpu": "20"}}, "namespace_quota_hard['requests.cpu']"),
+    "agent-limit-above-limitrange-max": ({**STACK, "agent_resources": {"requests": {"cpu": "1"},
+                                                                       "limits": {"cpu": "64"}}},
+                                         "agent_resources cpu (64) is above namespace_limit_max['cpu']"),
+    "redis-request-above-limitrange-default": ({**STACK, "redis_resources": {"requests": {"memory": "2Gi"},
+                                                                             "limits": {"cpu": "1"}}},
+                                               "redis_resources requests.memory is above namespace_limit_default"),
     "egress-cidrs-except-string": ({"namespace_agent_egress_cidrs": [{"cidr": "0.0.0.0/0", "except": "10.0.0.0/8"}]},
                                    "namespace_agent_egress_cidrs"),
     "egress-cidrs-except-bad": ({"namespace_agent_egress_cidrs": [{"cidr": "0.0.0.0/0", "except": ["10.0.0.0"]}]},
                                 "namespace_agent_egress_cidrs"),
-    "egress-cidrs-entry-string": ({"namespace_agent_egress_cidrs": ["0.0.0.0/0"]}, "got 0.0.0.0/0"),
+    "egress-cidrs-entry-string": ({"namespace_agent_egress_cidrs": ["0.0.0.0/0"]},
+                                  'namespace_agent_egress_cidrs[0]: "0.0.0.0/0" is not'),
     "monitoring-namespace-upper": ({"namespace_monitoring_namespace": "Monitoring"},
                                    "namespace_monitoring_namespace 'Monitoring' must be a namespace name"),
     "monitoring-namespace-number": ({"namespace_monitoring_namespace": 5}, "namespace_monitoring_namespace"),

@@ -9,9 +9,16 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     DNS1123_LABEL,
     LABEL_KEY,
     LABEL_VALUE,
+    MISSING,
     Problems,
+    as_int,
+    cidr_block_problem,
+    is_labels,
     parse_quantity,
+    quantity,
+    resources_problem,
     text,
+    to_text,
 )
 
 VARIABLES = (
@@ -20,7 +27,12 @@ VARIABLES = (
     "namespace_agent_pod_labels", "namespace_redis_pod_labels", "namespace_dns_pod_labels",
     "namespace_redis_port", "namespace_agent_api_ports", "namespace_agent_metrics_port",
     "namespace_agent_egress_ports", "namespace_agent_egress_cidrs", "namespace_monitoring_namespace",
-    "namespace_dns_namespace",
+    "namespace_dns_namespace", "namespace_agent_api_peers", "namespace_pod_security_version",
+    "namespace_quota_enabled",
+    # What the stack's own pods request (other steps; MISSING when the role runs alone): the quota
+    # and the LimitRange must admit them.
+    "agent_replicas", "agent_resources", "agent_gpu_count", "agent_gpu_resource", "redis_resources",
+    "autoscaling_min_replicas",
 )
 
 # Labels the role sets on the Namespace: namespace_extra_labels may not override them.
@@ -31,8 +43,11 @@ QUOTA_KEY = re.compile(r"^[a-z0-9]([-a-z0-9./]*[a-z0-9])?$")
 QUOTA_LIMITS_EXTENDED = re.compile(r"^limits\.[^/]*/")
 QUOTA_MAX = 1e15
 LIMIT_RESOURCES = ("cpu", "memory", "ephemeral-storage")
-CIDR = re.compile(r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9a-fA-F:]+)/[0-9]{1,3}$")
 PORT = re.compile(r"^[0-9]{1,5}$")
+# Pod Security admission versions: latest or v1.<minor>.
+POD_SECURITY_VERSION = re.compile(r"^(latest|v1\.[0-9]{1,3})$")
+PEER_KEYS = ("podSelector", "namespaceSelector", "ipBlock")
+SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 _LABEL_VALUE_RULE = ("is not a Kubernetes label value: at most 63 characters of letters, digits, '-', '_' and '.', "
                      "starting and ending with a letter or digit")
@@ -77,12 +92,81 @@ def _selector_labels(value) -> bool:
         _full(LABEL_KEY, k) and isinstance(v, str) and _full(LABEL_VALUE, v) for k, v in value.items())
 
 
-def _cidr_entry_ok(entry) -> bool:
-    if not isinstance(entry, dict) or not _full(CIDR, entry.get("cidr")):
+def _label_selector(value) -> bool:
+    """A LabelSelector {matchLabels, matchExpressions} (empty selects everything, as in Kubernetes)."""
+    if not isinstance(value, dict) or not set(value) <= {"matchLabels", "matchExpressions"}:
         return False
-    if "except" not in entry:
-        return True
-    return isinstance(entry["except"], list) and all(_full(CIDR, c) for c in entry["except"])
+    expressions = value.get("matchExpressions", [])
+    return is_labels(value.get("matchLabels", {})) and isinstance(expressions, list) and all(
+        isinstance(e, dict) and _full(LABEL_KEY, e.get("key")) and e.get("operator") in SELECTOR_OPERATORS
+        and isinstance(e.get("values", []), list)
+        and (len(e.get("values", [])) > 0) == (e["operator"] in ("In", "NotIn"))
+        and all(_label_value(x) for x in e.get("values", []))
+        for e in expressions)
+
+
+def peer_problem(peer) -> str | None:
+    """What is wrong with a NetworkPolicy peer: exactly ipBlock, or pod and/or namespace selectors."""
+    if not isinstance(peer, dict) or not peer or not set(peer) <= set(PEER_KEYS):
+        return f"{to_text(peer)} must have podSelector, namespaceSelector or ipBlock"
+    if "ipBlock" in peer:
+        if len(peer) > 1:
+            return "ipBlock cannot be combined with a selector in one peer"
+        return cidr_block_problem(peer["ipBlock"])
+    for key in ("podSelector", "namespaceSelector"):
+        if key in peer and not _label_selector(peer[key]):
+            return f"{key} {to_text(peer[key])} is not a label selector {{matchLabels, matchExpressions}}"
+    return None
+
+
+def _requests_and_limits(resources) -> tuple[dict, dict]:
+    """(requests, limits) as numbers, from a resources value that passed its step's check."""
+    return tuple({k: quantity(q) for k, q in (resources.get(part) or {}).items()} for part in ("requests", "limits"))
+
+
+def stack_problems(v: dict) -> list[str]:
+    """The stack's own pods (agent x replicas, Redis) against the quota and the LimitRange, for the
+    values their own checks accept (MISSING when those steps are not part of the run)."""
+    found = []
+    pods = []  # (variable, requests, limits, count)
+    replicas = max(as_int(v["agent_replicas"]) or 0, as_int(v["autoscaling_min_replicas"]) or 0)
+    for name, count in (("agent_resources", replicas), ("redis_resources", 1)):
+        if v[name] is not MISSING and resources_problem(v[name]) is None and count > 0:
+            pods.append((name, *_requests_and_limits(v[name]), count))
+    maximum = _positive_quantities(v["namespace_limit_max"])
+    default_limit = _positive_quantities(v["namespace_limit_default"])
+    for name, requests, limits, _ in pods:
+        for resource, ceiling in maximum.items():
+            # A container without a limit gets namespace_limit_default, which must also hold its request.
+            amount = limits.get(resource, requests.get(resource))
+            if amount is not None and amount > ceiling:
+                found.append(f"{name} {resource} ({amount:g}) is above namespace_limit_max['{resource}'] "
+                             f"({ceiling:g}): the LimitRange would refuse the pod")
+        for resource, request in requests.items():
+            if resource not in limits and resource in default_limit and request > default_limit[resource]:
+                found.append(f"{name} requests.{resource} is above namespace_limit_default['{resource}'], the limit "
+                             "the LimitRange gives a container without one: set limits."
+                             f"{resource} in {name}")
+    quota = v["namespace_quota_hard"]
+    if v["namespace_quota_enabled"] is False or not isinstance(quota, dict) or not pods:
+        return found
+    hard = {k: q for k, q in ((k, quantity(x)) for k, x in quota.items()) if q is not None}
+    needed: dict[str, float] = {}
+    for _, requests, limits, count in pods:
+        for part, values in (("requests", requests), ("limits", limits)):
+            for resource, amount in values.items():
+                needed[f"{part}.{resource}"] = needed.get(f"{part}.{resource}", 0) + amount * count
+    needed["cpu"], needed["memory"] = needed.get("requests.cpu", 0), needed.get("requests.memory", 0)
+    needed["pods"] = replicas + 1
+    gpus, gpu_resource = as_int(v["agent_gpu_count"]), v["agent_gpu_resource"]
+    if gpus and isinstance(gpu_resource, str):
+        needed[f"requests.{gpu_resource}"] = gpus * replicas
+    for key, amount in needed.items():
+        if key in hard and amount > hard[key]:
+            found.append(f"namespace_quota_hard['{key}'] ({quota[key]}) cannot admit the stack's own pods: "
+                         f"agent_replicas/autoscaling_min_replicas ({replicas}) x agent_resources + redis_resources "
+                         f"need {amount:g}")
+    return found
 
 
 def check(v: dict) -> list[str]:
@@ -144,9 +228,25 @@ def check(v: dict) -> list[str]:
               f"{name} {_PORTS_RULE}, got {text(v[name]) if many else [v[name]]}")
 
     cidrs = v["namespace_agent_egress_cidrs"]
-    cidrs_bad = [e for e in cidrs if not _cidr_entry_ok(e)] if isinstance(cidrs, list) else [cidrs]
-    p.add(not cidrs_bad, "namespace_agent_egress_cidrs entries must be {cidr: <a.b.c.d/n>, except: [<cidr>, ...]}, "
-                         f"got {', '.join(text(e) for e in cidrs_bad)}")
+    if not isinstance(cidrs, list):
+        p.append(f"namespace_agent_egress_cidrs must be a list of {{cidr, except}}, got {to_text(cidrs)}")
+    else:
+        for i, entry in enumerate(cidrs):
+            problem = cidr_block_problem(entry)
+            p.add(problem is None, f"namespace_agent_egress_cidrs[{i}]: {problem}")
+
+    peers = v["namespace_agent_api_peers"]
+    if not isinstance(peers, list):
+        p.append(f"namespace_agent_api_peers must be a list of NetworkPolicy peers, got {to_text(peers)}")
+    else:
+        for i, peer in enumerate(peers):
+            problem = peer_problem(peer)
+            p.add(problem is None, f"namespace_agent_api_peers[{i}]: {problem}")
+
+    version = v["namespace_pod_security_version"]
+    p.add(_full(POD_SECURITY_VERSION, version),
+          f"namespace_pod_security_version '{text(version)}' must be latest or a Kubernetes minor version like v1.30")
+    p.extend(stack_problems(v))
 
     for name in ("namespace_monitoring_namespace", "namespace_dns_namespace"):
         p.add(_full(DNS1123_LABEL, v[name]), f"{name} '{text(v[name])}' must be a namespace name (a DNS-1123 label)")
