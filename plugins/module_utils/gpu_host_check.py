@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_facts import FABRIC_MANAGER_SERVICE, collect
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_facts import (
+    FABRIC_MANAGER_SERVICE,
+    MAX_GPUS,
+    collect,
+)
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_parse import bus_key, xids
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import (
     FAIL,
@@ -81,6 +85,14 @@ def host_checks(facts: dict, expect: dict) -> dict:
     gpus, pci, expected = facts["gpus"], facts["pci_gpus"], expect.get("gpu_count")
     seen = None if gpus is None else len(gpus)
     problems = []
+    # Fail closed: a host is ready only when the driver shows it at least one GPU.
+    if seen is None:
+        why = "; ".join(facts["errors"] + facts["malformed"]) or f"source {facts.get('source')} not read"
+        problems.append(f"no GPU evidence: the driver could not be asked ({why})")
+    elif seen == 0:
+        problems.append("the driver sees no GPU")
+    elif seen > MAX_GPUS:
+        problems.append(f"the driver reports {seen} GPUs, more than {MAX_GPUS}: not a reading to trust")
     if seen is not None and pci is not None and len(pci) > seen:
         known = {bus_key(g.get("bus_id")) for g in gpus}
         lost = [a for a in pci if bus_key(a) not in known]
@@ -94,8 +106,6 @@ def host_checks(facts: dict, expect: dict) -> dict:
     observed = {"driver": seen, "pci": None if pci is None else len(pci), "expected": expected}
     if problems:
         out["gpu_count"] = check(FAIL, "; ".join(problems), **observed)
-    elif seen is None and pci is None:
-        out["gpu_count"] = check(NO_EVIDENCE, "neither the driver nor PCI could be read", **observed)
     else:
         parts = [f"driver sees {seen}" if seen is not None else "driver count unknown",
                  f"PCI shows {len(pci)}" if pci is not None else "PCI not read"]
@@ -118,6 +128,11 @@ def host_checks(facts: dict, expect: dict) -> dict:
             other = sorted({x["xid"] for x in found})
             out["xid"] = check(PASS, "no fatal Xid since boot" + (f" (non-fatal seen: {other})" if other else ""),
                                xids=other)
+
+    if facts["malformed"]:
+        out["evidence"] = check(FAIL, "output that cannot be read: " + "; ".join(facts["malformed"]))
+    else:
+        out["evidence"] = check(PASS, "every output read parsed")
 
     switches = facts["pci_nvswitches"]
     fabric = [(g.get("fabric_state"), g.get("fabric_status")) for g in gpus or [] if g.get("fabric_state")]
@@ -143,6 +158,9 @@ def host_checks(facts: dict, expect: dict) -> dict:
 def gpu_checks(gpu: dict, expect: dict) -> dict:
     """Per-GPU checks."""
     out: dict = {}
+    wrong = gpu.get("implausible") or []
+    out["evidence"] = (check(FAIL, "readings no board reports: " + "; ".join(wrong)) if wrong
+                       else check(PASS, "every reading plausible"))
     name = gpu.get("name")
     want = expect.get("product")
     if name is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -58,9 +59,21 @@ class Probe:
 
 @dataclass
 class Cmd:
-    """A command run: rc None when the command is not there (or was not captured)."""
+    """A command run: rc None when the command is not there (or was not captured). ``out`` is
+    its stdout, the only stream parsed; ``err`` its stderr, for messages."""
     rc: int | None
     out: str = ""
+    err: str = ""
+
+    @property
+    def text(self) -> str:
+        """stdout and stderr together, for error messages."""
+        return self.out + self.err
+
+
+class Garbled(str):
+    """A value that is there but is not what its field holds (truncated, corrupt, not a number):
+    never judged by a check, always reported (gpu_host_facts.implausible)."""
 
 
 
@@ -94,32 +107,43 @@ def value(raw: str | None) -> str | None:
     return m.group(1) if m else text
 
 
-def as_int(raw) -> int | None:
-    v = raw if isinstance(raw, int) else value(raw)
+def as_int(raw) -> int | Garbled | None:
+    """An integer (a fraction is cut); None for no value; Garbled for anything else (NaN, 'abc')."""
+    if isinstance(raw, bool):
+        return Garbled(raw)
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float):
+        return int(raw) if math.isfinite(raw) else Garbled(raw)
+    v = value(raw) if isinstance(raw, str) else raw
     if v is None:
         return None
-    if isinstance(v, int):
-        return v
+    if not isinstance(v, str):
+        return Garbled(v)
     try:
-        return int(v, 0) if v.lower().startswith("0x") else int(float(v))
+        number = int(v, 16) if v.lower().startswith("0x") else float(v)
     except ValueError:
-        return None
+        return Garbled(v)
+    return int(number) if math.isfinite(number) else Garbled(v)
 
 
-def as_bool(raw) -> bool | None:
+def as_bool(raw) -> bool | Garbled | None:
+    """True/False from the words drivers print (or NVML's 0/1); None for no value; Garbled else."""
     if isinstance(raw, bool):
         return raw
-    if isinstance(raw, int):
+    if isinstance(raw, int) and raw in (0, 1):
         return bool(raw)
-    v = value(raw)
+    v = value(raw) if isinstance(raw, str) else raw
     if v is None:
         return None
+    if not isinstance(v, str):
+        return Garbled(v)
     low = v.lower()
     if low in ("enabled", "yes", "on", "true", "active", "1"):
         return True
     if low in ("disabled", "no", "off", "false", "not active", "0"):
         return False
-    return None
+    return Garbled(v)
 
 
 def parse_csv(text: str, fields: tuple[str, ...] | list[str] | None = None) -> list[dict]:
@@ -127,8 +151,12 @@ def parse_csv(text: str, fields: tuple[str, ...] | list[str] | None = None) -> l
 
     With a header the names come from it (so a renamed field is seen under the name the driver
     answered with, then mapped); without one, from ``fields`` in the order they were asked.
+    Raises ValueError when a row does not have a value for every field.
     """
-    rows = [r for r in csv.reader(io.StringIO(text), skipinitialspace=True) if r and any(c.strip() for c in r)]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text), skipinitialspace=True) if r and any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise ValueError(f"not CSV ({exc})") from None
     if not rows:
         return []
     if fields is None:
@@ -139,7 +167,7 @@ def parse_csv(text: str, fields: tuple[str, ...] | list[str] | None = None) -> l
     out = []
     for row in rows:
         if len(row) != len(names):
-            raise ValueError(f"nvidia-smi row has {len(row)} values for {len(names)} fields: {row!r}")
+            raise ValueError(f"a row has {len(row)} values for {len(names)} fields: {', '.join(row)[:200]!r}")
         out.append({n: value(v) for n, v in zip(names, row, strict=True)})
     return out
 
@@ -159,7 +187,10 @@ def bus_key(bus_id: str | None) -> str | None:
     parts = text.split(":")
     if len(parts) < 3:
         return None
-    domain = int(parts[-3], 16)
+    try:
+        domain = int(parts[-3], 16)
+    except ValueError:
+        return None
     device = parts[-1].split(".")[0]
     return f"{domain:04x}:{parts[-2]}:{device}"
 
@@ -177,8 +208,12 @@ def parse_lspci(text: str) -> list[dict]:
 
 
 def parse_xml(text: str) -> dict:
-    """`nvidia-smi -q -x`: driver version and, per GPU (by bus id), what the CSV lacks."""
-    root = ET.fromstring(text)  # noqa: S314 - nvidia-smi's own output, no external entities
+    """`nvidia-smi -q -x`: driver version and, per GPU (by bus id), what the CSV lacks.
+    Raises ValueError when the text is not XML."""
+    try:
+        root = ET.fromstring(text)  # noqa: S314 - nvidia-smi's own output, no external entities
+    except ET.ParseError as exc:
+        raise ValueError(f"not valid XML ({exc})") from None
 
     def txt(node, path):
         found = node.find(path)
@@ -193,6 +228,8 @@ def parse_xml(text: str) -> dict:
             tag = child.tag
             if ("uncorrectable" in tag or tag == "double_bit") and "threshold" not in tag:
                 n = as_int(child.text) if len(child) == 0 else as_int(txt(child, "total"))
+                if isinstance(n, Garbled):
+                    return n
                 if n is not None:
                     total, seen = total + n, True
         return total if seen else None

@@ -51,10 +51,12 @@ class SystemReader:
         if shutil.which(argv[0]) is None:
             return Cmd(None)
         try:
-            res = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout, check=False)
+            res = subprocess.run(argv, capture_output=True, text=True, encoding="utf-8", errors="replace",
+                                 timeout=self.timeout, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return Cmd(None, str(exc))
-        return Cmd(res.returncode, res.stdout + res.stderr)
+            return Cmd(None, err=str(exc))
+        # Apart: a warning on stderr must not become a row of the CSV on stdout.
+        return Cmd(res.returncode, res.stdout, res.stderr)
 
     def nvml(self) -> dict | None:
         """A snapshot in the shape of the fixtures' nvml.json, or None when NVML is not there."""
@@ -129,8 +131,9 @@ def _nvml_snapshot(nv) -> dict:
 
     snap = {"driver": get(nv.nvmlSystemGetDriverVersion), "nvml": get(nv.nvmlSystemGetNVMLVersion),
             "count": get(nv.nvmlDeviceGetCount), "devices": []}
-    for i in range(snap["count"] or 0):
-        h = nv.nvmlDeviceGetHandleByIndex(i)
+    count = snap["count"] if isinstance(snap["count"], int) else 0
+    for i in range(min(count, 128)):  # a count beyond any real host is reported, not iterated
+        h = get(nv.nvmlDeviceGetHandleByIndex, i)
         pci = get(nv.nvmlDeviceGetPciInfo, h)
         reasons = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None) or getattr(
             nv, "nvmlDeviceGetCurrentClocksThrottleReasons", None)
@@ -179,7 +182,7 @@ class ReplayReader:
         for d in self.directories:
             path = os.path.join(d, name)
             if os.path.exists(path):
-                with open(path, encoding="utf-8") as fh:
+                with open(path, encoding="utf-8", errors="replace") as fh:
                     return fh.read()
         return None
 
@@ -250,9 +253,15 @@ class ReplayReader:
             lines.append(", ".join(vals))
         return Cmd(0, "\n".join(lines) + "\n")
 
-    def nvml(self) -> dict | None:
+    def nvml(self) -> dict | str | None:
+        """The captured snapshot; its text when it is not JSON (the facts report it as malformed)."""
         text = self._file("nvml.json")
-        return None if text is None else json.loads(text)
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
 
     def pci_devices(self) -> list[dict] | None:
         text = self._file("lspci.txt")

@@ -23,9 +23,13 @@ description:
     C(lspci -Dn)), the kernel log (C(journalctl -k -b), C(dmesg) or C(/dev/kmsg)) and, on NVSwitch
     systems, the C(nvidia-fabricmanager) service. Host checks are C(driver_loaded),
     C(driver_library_match) (the "Driver/library version mismatch" case), C(driver_version),
-    C(gpu_count) (driver vs PCI vs I(gpu_count)), C(xid) (fatal Xids since boot) and C(fabric_manager);
-    per GPU C(product), C(persistence_mode), C(ecc_mode), C(ecc_errors), C(row_remap), C(mig_mode) and
-    C(pcie_link). Field names renamed by newer drivers (C(clocks_throttle_reasons.*) to
+    C(gpu_count) (driver vs PCI vs I(gpu_count); it fails when the driver shows no GPU or cannot be
+    asked at all, even without I(gpu_count)), C(evidence) (output that cannot be read: not CSV, not
+    XML, counts that disagree), C(xid) (fatal Xids since boot) and C(fabric_manager); per GPU
+    C(evidence) (readings no board reports, such as a temperature above 200 or C(NaN), fail and are not
+    judged further), C(product), C(persistence_mode), C(ecc_mode), C(ecc_errors), C(row_remap),
+    C(mig_mode) and C(pcie_link). Only nvidia-smi's standard output is parsed; its standard error goes
+    into messages. Field names renamed by newer drivers (C(clocks_throttle_reasons.*) to
     C(clocks_event_reasons.*)) are understood under both names.
   - I(mode=cluster) reads the Kubernetes API with two list calls whatever the pool size (the nodes
     matching I(label_selector), the device-plugin pods matching I(device_plugin_selector)), never one call
