@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 REGION ?= local
 
-.PHONY: setup demo cluster-up cluster-down cluster-status lint unit test molecule bench collection clean
+.PHONY: setup demo cluster-up cluster-down cluster-status lint unit test molecule bench collection ee-context clean
 
 setup:
 	./scripts/setup.sh
@@ -51,6 +51,10 @@ bench: setup
 
 collection:
 	$(VENV)/ansible-galaxy collection build --force --output-path build/
+
+# The execution environment's build context for AWX (docs/awx.md): build/ee/context.
+ee-context:
+	./scripts/ee-context.sh
 
 clean: cluster-down
 	rm -rf build .pytest_cache
