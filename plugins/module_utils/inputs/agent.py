@@ -10,7 +10,9 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     as_int,
     is_label_value,
     is_labels,
-    parse_quantity,
+    is_secret_key,
+    is_toleration,
+    resources_problem,
     text,
 )
 from ansible_collections.agentic.platform.plugins.module_utils.inputs.redis import (
@@ -23,13 +25,10 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.redis impo
 )
 
 EXTENDED_RESOURCE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The environment the role sets itself (roles/agent/vars/main.yml __agent_reserved_env).
 RESERVED_ENV = ("REDIS_USERNAME", "REDIS_PASSWORD_FILE", "AGENTIC_SECRETS_DIR", "AGENTIC_REGION", "POD_NAME",
                 "POD_NAMESPACE")
-OPERATORS = ("Exists", "Equal")
-EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 MAX_ANNOTATION = 253
 
 VARIABLES = ("agent_image", "agent_version", "agent_replicas", "agent_pdb_min_available", "agent_resources",
@@ -37,29 +36,6 @@ VARIABLES = ("agent_image", "agent_version", "agent_replicas", "agent_pdb_min_av
              "agent_tolerations", "agent_gpu_tolerations", "agent_zones", "agent_config_map", "agent_secret_name",
              "agent_service_account", "agent_secret_keys", "agent_redis_user", "agent_env", "agent_run_as_user",
              "agent_termination_grace_period", "agent_config_checksum", "agent_secrets_version")
-
-
-def _resources_ok(resources) -> bool:
-    """requests and limits of cpu and memory, each a positive quantity, requests not above limits."""
-    if not isinstance(resources, dict) or not set(resources) <= {"requests", "limits"}:
-        return False
-    requests, limits = resources.get("requests"), resources.get("limits")
-    if not isinstance(requests, dict) or not isinstance(limits, dict) or not {*requests, *limits} <= {"cpu", "memory"}:
-        return False
-    if not all((parse_quantity(q) or -1) > 0 for q in (*requests.values(), *limits.values())):
-        return False
-    return all(parse_quantity(requests.get(kind, 0)) <= parse_quantity(limits.get(kind, ceiling))
-               for kind, ceiling in (("cpu", 1e9), ("memory", 1e18)))
-
-
-def _tolerations_ok(tolerations) -> bool:
-    """Tolerations: a key unless the operator is Exists; operator and effect, when given, known ones."""
-    return isinstance(tolerations, list) and all(
-        isinstance(t, dict)
-        and ("key" in t or t.get("operator") == "Exists")
-        and ("operator" not in t or t["operator"] in OPERATORS)
-        and ("effect" not in t or t["effect"] in EFFECTS)
-        for t in tolerations)
 
 
 def check(v: dict) -> list[str]:
@@ -76,9 +52,11 @@ def check(v: dict) -> list[str]:
     p.add(pdb is not None and pdb >= 0 and (replicas is None or pdb < replicas),
           f"agent_pdb_min_available ({text(v['agent_pdb_min_available'])}) must be at least 0 and below "
           f"agent_replicas ({text(v['agent_replicas'])}), or no pod could ever be evicted or drained")
-    p.add(_resources_ok(v["agent_resources"]),
-          "agent_resources must be {requests: {cpu, memory}, limits: {cpu, memory}} with positive Kubernetes "
-          f"quantities and requests not above limits; got {to_json(v['agent_resources'])}")
+    resources = v["agent_resources"]
+    problem = resources_problem(resources) or (
+        None if {"requests", "limits"} <= set(resources) else "requests and limits must both be given")
+    p.add(problem is None, f"agent_resources: {problem} (requests and limits of cpu and memory: positive Kubernetes "
+                           f"quantities, requests not above limits); got {to_json(v['agent_resources'])}")
     p.add(between(v["agent_gpu_count"], 0, 8),
           f"agent_gpu_count must be between 0 and 8 GPUs per pod, got {text(v['agent_gpu_count'])}")
     p.add(matches(EXTENDED_RESOURCE, v["agent_gpu_resource"]),
@@ -86,21 +64,24 @@ def check(v: dict) -> list[str]:
     for name in ("agent_node_selector", "agent_gpu_node_selector"):
         p.add(is_labels(v[name]), f"{name} must map label keys to label values, got {to_json(v[name])}")
     for name in ("agent_tolerations", "agent_gpu_tolerations"):
-        p.add(_tolerations_ok(v[name]),
+        p.add(isinstance(v[name], list) and all(is_toleration(t) for t in v[name]),
               f"{name} entries must be tolerations {{key, operator: Exists|Equal, value, effect: "
               f"NoSchedule|PreferNoSchedule|NoExecute}}, got {to_json(v[name])}")
     zones = v["agent_zones"]
-    p.add(isinstance(zones, list) and all(is_label_value(zone) for zone in zones),
-          f"agent_zones must be topology.kubernetes.io/zone values (label values), got {to_json(zones)}")
+    p.add(isinstance(zones, list) and all(is_label_value(zone) and str(zone) != "" for zone in zones)
+          and len(set(map(str, zones))) == len(zones),
+          f"agent_zones must be distinct topology.kubernetes.io/zone values (non-empty label values), got "
+          f"{to_json(zones)}")
     for name, kind in (("agent_config_map", "a ConfigMap"), ("agent_secret_name", "a Secret"),
                        ("agent_service_account", "a ServiceAccount")):
         p.add(matches(DNS1123_SUBDOMAIN, v[name]),
               f"{name} '{text(v[name])}' must be {kind} name (a DNS-1123 subdomain)")
     keys = v["agent_secret_keys"]
     p.add(isinstance(keys, list) and "redis-password" in keys and "redis-admin-password" not in keys
-          and all(isinstance(key, str) and SECRET_KEY.fullmatch(key) for key in keys) and len(set(keys)) == len(keys),
-          "agent_secret_keys must be distinct Secret keys ([-._a-zA-Z0-9]+) that include redis-password and not "
-          "redis-admin-password (the agent never holds the Redis admin password)")
+          and all(is_secret_key(key) for key in keys) and len(set(keys)) == len(keys),
+          "agent_secret_keys must be distinct Secret keys, each a file name once mounted (letters, digits, '-', '_', "
+          "'.', not '.' or '..' or starting with '..'), that include redis-password and not redis-admin-password "
+          "(the agent never holds the Redis admin password)")
     user = v["agent_redis_user"]
     p.add(matches(ACL_USER, user) and user not in ("default", "admin"),
           f"agent_redis_user '{text(user)}' must be a name of letters, digits, '_' or '-' and not default or admin")
