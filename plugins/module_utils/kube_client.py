@@ -10,6 +10,7 @@ AKS) and the in-cluster service account.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import hashlib
 import http.client
@@ -144,7 +145,7 @@ def _tls_context(cfg: dict, ca_cert: str | None, validate_certs: bool | None) ->
     try:
         if ca_data:
             try:
-                pem = base64.b64decode("".join(str(ca_data).split()), validate=True).decode("ascii")
+                pem = _b64decode(ca_data).decode("ascii")
             except ValueError:
                 raise KubeError(f"certificate-authority-data of {where} is not base64 of a PEM certificate") from None
             return ssl.create_default_context(cadata=pem)
@@ -553,12 +554,55 @@ class _HTTPSConnection(http.client.HTTPSConnection):
 def _load_client_cert(ctx: ssl.SSLContext, creds: dict, base: str) -> None:
     cert_file, key_file = creds.get("client-certificate"), creds.get("client-key")
     cert_data, key_data = creds.get("client-certificate-data"), creds.get("client-key-data")
-    if cert_file and key_file:
-        ctx.load_cert_chain(_file(base, cert_file), _file(base, key_file))
-    elif cert_data and key_data:
-        # ssl loads a key pair from files only: a private file that lives only as long as the load
-        with tempfile.NamedTemporaryFile("wb", suffix=".pem", delete=True) as pem:
-            os.chmod(pem.name, 0o600)
-            pem.write(base64.b64decode(cert_data) + b"\n" + base64.b64decode(key_data))
-            pem.flush()
-            ctx.load_cert_chain(pem.name)
+    try:
+        if cert_file and key_file:
+            ctx.load_cert_chain(_file(base, cert_file), _file(base, key_file))
+        elif cert_data and key_data:
+            try:
+                pem = _b64decode(cert_data) + b"\n" + _b64decode(key_data)
+            except ValueError:
+                raise KubeError("the kubeconfig user's client-certificate-data or client-key-data is not base64") \
+                    from None
+            with _in_memory_file(pem) as path:
+                ctx.load_cert_chain(path)
+    except FileNotFoundError as exc:
+        raise KubeError(f"the kubeconfig user's client certificate or key file {exc.filename} does not exist") from None
+    except ssl.SSLError as exc:  # the reason only: never the key
+        raise KubeError(f"the kubeconfig user's client certificate and key cannot be loaded ({exc.reason})") from None
+
+
+def _b64decode(value) -> bytes:
+    """Base64 as kubeconfigs hold it (line breaks allowed); ValueError when it is not."""
+    return base64.b64decode("".join(str(value).split()), validate=True)
+
+
+@contextlib.contextmanager
+def _in_memory_file(data: bytes):
+    """A path that reads ``data``, for ssl, which loads a key pair from files only. On Linux an
+    anonymous memory file (memfd): the key never reaches a disk and is gone with the process
+    however it ends. Elsewhere a 0600 temporary file, removed as soon as it has been read."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("kube-client-cert", os.MFD_CLOEXEC)
+        try:
+            _write_all(fd, data)
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    fd, path = tempfile.mkstemp(suffix=".pem")
+    try:
+        _write_all(fd, data)
+        os.close(fd)
+        fd = -1
+        yield path
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
