@@ -12,6 +12,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     MISSING,
     Problems,
     as_int,
+    is_taint,
     text,
 )
 
@@ -22,7 +23,8 @@ VARIABLES = (
 )
 
 RELEASE_TAG = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+([-.][0-9A-Za-z.-]+)?$")
-TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+EXTENDED_RESOURCE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+MAX_GATE_SECONDS = 3600
 OWN_LABEL_PREFIX = "app.kubernetes.io/"  # the role sets these on the pools' nodes
 MAX_TIME_SLICING_REPLICAS = 64
 
@@ -39,8 +41,10 @@ def _labels(value, own_allowed: bool) -> bool:
         for k, x in value.items())
 
 
-def _taint(value) -> bool:
-    return isinstance(value, dict) and _full(LABEL_KEY, value.get("key")) and value.get("effect") in TAINT_EFFECTS
+def _taints(value) -> bool:
+    """Taints the API server accepts, at most one per key and effect."""
+    return isinstance(value, list) and all(is_taint(t) for t in value) and len(
+        {(t["key"], t["effect"]) for t in value}) == len(value)
 
 
 def _pool(pool) -> bool:
@@ -53,7 +57,8 @@ def _pool(pool) -> bool:
             and _labels(pool.get("labels", {}), own_allowed=False)
             and ("nodes" not in pool or pool["nodes"] is None or (nodes is not None and nodes >= 0))
             and ("gpus_per_node" not in pool or (gpus is not None and gpus >= 1))
-            and isinstance(pool.get("taints", []), list) and all(_taint(t) for t in pool.get("taints", [])))
+            and ("resource" not in pool or _full(EXTENDED_RESOURCE, pool["resource"]))
+            and _taints(pool.get("taints", [])))
 
 
 def _pools(value) -> bool:
@@ -72,7 +77,9 @@ def check(v: dict) -> list[str]:
     p.add(_pools(v["gpu_nodes_pools"]),
           "gpu_nodes_pools must be a non-empty list of pools with unique DNS-1123 names, a non-empty selector and "
           "labels of valid label keys and values (no app.kubernetes.io/ keys: the role sets those), nodes >= 0, "
-          "gpus_per_node >= 1 and taints with valid keys (effects NoSchedule, PreferNoSchedule or NoExecute); "
+          "gpus_per_node >= 1, resource an extended resource name (like nvidia.com/gpu) and taints {key, value, "
+          "effect} with a label key, a label value and an effect NoSchedule, PreferNoSchedule or NoExecute, one per "
+          "key and effect; "
           f"got {_json(v['gpu_nodes_pools'])}")
     p.add(_full(DNS1123_LABEL, v["gpu_nodes_device_plugin_namespace"]),
           f"gpu_nodes_device_plugin_namespace '{text(v['gpu_nodes_device_plugin_namespace'])}' must be a DNS-1123 "
@@ -91,8 +98,8 @@ def check(v: dict) -> list[str]:
     p.add(_full(DNS1123_LABEL, v["gpu_nodes_runtime_class_name"]),
           f"gpu_nodes_runtime_class_name '{text(v['gpu_nodes_runtime_class_name'])}' must be a DNS-1123 label")
     timeout = as_int(v["gpu_nodes_gate_timeout"])
-    p.add(timeout is not None and timeout > 0,
-          f"gpu_nodes_gate_timeout must be a positive number of seconds, got '{text(v['gpu_nodes_gate_timeout'])}'")
+    p.add(timeout is not None and 0 < timeout <= MAX_GATE_SECONDS,
+          f"gpu_nodes_gate_timeout must be 1 to {MAX_GATE_SECONDS} seconds, got '{text(v['gpu_nodes_gate_timeout'])}'")
     # Compared with the timeout only when that is valid (its own check reports the others).
     interval = as_int(v["gpu_nodes_gate_interval"])
     p.add(interval is not None and interval > 0 and (timeout is None or timeout <= 0 or interval <= timeout),
