@@ -43,4 +43,5 @@ READ_ARG_SPEC = {
     "name": {"type": "str"},
     "namespace": {"type": "str"},
     "label_selector": {"type": "str", "default": ""},
+    "secret_data": {"type": "bool", "default": False},
 }

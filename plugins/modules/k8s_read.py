@@ -9,6 +9,7 @@ version_added: 0.1.0
 description:
   - One GET of a named object, or one list of a kind (in a namespace, or cluster-wide) filtered by
     a label selector. A missing object is an empty list, not an error.
+  - Secret values are returned only with O(secret_data).
 options:
   api_version:
     description: The objects' apiVersion.
@@ -28,6 +29,14 @@ options:
     description: A label selector for the list, e.g. C(app=redis,tier!=cache).
     type: str
     default: ""
+  secret_data:
+    description:
+      - Return the values of Secrets. By default a Secret's C(data) values are replaced by
+        C(<redacted>) (its keys are kept); C(stringData), the C(kubectl.kubernetes.io/last-applied-configuration)
+        annotation and server-maintained metadata (managedFields, resourceVersion, uid...) are dropped.
+      - Set it only on a task with C(no_log) that needs the values.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - agentic.platform.kube_auth
 attributes:
@@ -40,18 +49,21 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Read the Secret already in the cluster
+- name: Read the Secret already in the cluster, with its values
   agentic.platform.k8s_read:
     kind: Secret
     namespace: agents
     name: agentic-ai-secrets
+    secret_data: true
   register: live
   no_log: true
 """
 
 RETURN = r"""
 resources:
-  description: The objects found, as the API server stores them (empty when none).
+  description:
+    - The objects found, as the API server stores them (empty when none).
+    - A Secret's values are C(<redacted>) unless O(secret_data) is set.
   returned: always
   type: list
   elements: dict
