@@ -24,8 +24,8 @@ description:
     systems, the C(nvidia-fabricmanager) service. Host checks are C(driver_loaded),
     C(driver_library_match) (the "Driver/library version mismatch" case), C(driver_version),
     C(gpu_count) (driver vs PCI vs I(gpu_count); it fails when the driver shows no GPU or cannot be
-    asked at all, even without I(gpu_count)), C(evidence) (output that cannot be read: not CSV, not
-    XML, counts that disagree), C(xid) (fatal Xids since boot) and C(fabric_manager); per GPU
+    asked at all, even without I(gpu_count)), C(evidence) (output that cannot be read, such as text that is
+    not CSV or XML, or counts that disagree), C(xid) (fatal Xids since boot) and C(fabric_manager); per GPU
     C(evidence) (readings no board reports, such as a temperature above 200 or C(NaN), fail and are not
     judged further), C(product), C(persistence_mode), C(ecc_mode), C(ecc_errors), C(row_remap),
     C(mig_mode) and C(pcie_link). Only nvidia-smi's standard output is parsed; its standard error goes
