@@ -4,13 +4,53 @@ No message may hold a secret value: every case below looks for the value in the 
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from ansible_collections.agentic.platform.plugins.module_utils.inputs import secrets
 from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import MISSING
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIBleakycert\n-----END CERTIFICATE-----\n"
 PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEleakykey\n-----END PRIVATE KEY-----\n"
 PEM_PUBLIC = "-----BEGIN PUBLIC KEY-----\nMIIBleakypub\n-----END PUBLIC KEY-----\n"
+
+
+def _key():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _key_pem(key, password: bytes | None = None) -> str:
+    encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption).decode()
+
+
+def _public_pem(key) -> str:
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _cert(subject: str, key, issuer: str, issuer_key, days: int, ca: bool = False) -> str:
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(issuer_key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+# A real chain and key pair (the role's generated ones are of this kind), and broken variants.
+CA_KEY, LEAF_KEY, OTHER_KEY, JWT_KEY = _key(), _key(), _key(), _key()
+CA = _cert("agentic-ca", CA_KEY, "agentic-ca", CA_KEY, 3650, ca=True)
+LEAF = _cert("mcp-agent", LEAF_KEY, "agentic-ca", CA_KEY, 365)
+CHAIN = {"secrets_tls_crt": LEAF, "secrets_tls_key": _key_pem(LEAF_KEY), "secrets_ca_crt": CA}
+JWT = {"secrets_jwt_private_key": _key_pem(JWT_KEY), "secrets_jwt_public_key": _public_pem(JWT_KEY)}
 GCP = ('{"type": "service_account", "project_id": "agentic-dev-not-real", '
        '"client_email": "agentic-dev@agentic-dev-not-real.iam.gserviceaccount.com"}')
 
@@ -53,14 +93,16 @@ def test_valid_inventory_has_no_problem():
 
 @pytest.mark.parametrize("overrides", [
     {"secrets_redis_password": "given-redis-password-0001", "secrets_redis_admin_password": "x" * 16},
-    {"secrets_jwt_private_key": PEM_KEY, "secrets_jwt_public_key": PEM_PUBLIC},
-    {"secrets_tls_crt": PEM_CERT, "secrets_tls_key": PEM_KEY, "secrets_ca_crt": PEM_CERT},
+    JWT,
+    CHAIN,
     {"secrets_aws_access_key_id": "ASIA0123456789ABCDEF"},
     {"secrets_gcp_service_account": {"type": "service_account", "client_email": "a@b.iam.gserviceaccount.com"}},
     {"secrets_tls_dns_names": ["*.agents.example.com"]},
-    {"secrets_password_length": "16", "secrets_tls_validity_days": 36500, "secrets_ca_validity_days": 1},
+    {"secrets_password_length": "16", "secrets_tls_validity_days": 1, "secrets_ca_validity_days": 36500},
+    {**CHAIN, "secrets_tls_validity_days": 3650, "secrets_ca_validity_days": 365},
     {"secrets_security_tier": "tier_2.a", "secrets_rotation_schedule": "weekly"},
-], ids=["passwords", "jwt-pair", "tls-chain", "aws-asia", "gcp-mapping", "wildcard-dns", "bounds", "labels"])
+], ids=["passwords", "jwt-pair", "tls-chain", "aws-asia", "gcp-mapping", "wildcard-dns", "bounds",
+                      "given-chain-ignores-days", "labels"])
 def test_valid_variants_have_no_problem(overrides):
     assert problems(**overrides) == []
 
@@ -95,6 +137,25 @@ BAD = {
                          "secrets_tls_crt, secrets_tls_key, secrets_ca_crt"),
     "tls-not-pem": ({"secrets_tls_crt": PEM_CERT, "secrets_tls_key": "leaky-key", "secrets_ca_crt": PEM_CERT},
                     "secrets_tls_crt, secrets_tls_key, secrets_ca_crt"),
+    "jwt-encrypted": ({**JWT, "secrets_jwt_private_key": _key_pem(JWT_KEY, b"leaky-passphrase")},
+                      "secrets_jwt_private_key is an encrypted private key"),
+    "jwt-mismatch": ({**JWT, "secrets_jwt_public_key": _public_pem(OTHER_KEY)},
+                     "secrets_jwt_public_key is not the public half of secrets_jwt_private_key"),
+    "jwt-public-not-a-key": ({**JWT, "secrets_jwt_public_key": PEM_PUBLIC}, "secrets_jwt_public_key"),
+    "tls-key-encrypted": ({**CHAIN, "secrets_tls_key": _key_pem(LEAF_KEY, b"leaky-passphrase")},
+                          "secrets_tls_key is an encrypted private key"),
+    "tls-key-mismatch": ({**CHAIN, "secrets_tls_key": _key_pem(OTHER_KEY)},
+                         "secrets_tls_key does not match secrets_tls_crt"),
+    "tls-key-garbage": ({**CHAIN, "secrets_tls_key": PEM_KEY}, "secrets_tls_key"),
+    "tls-crt-garbage": ({**CHAIN, "secrets_tls_crt": PEM_CERT}, "secrets_tls_crt is not a PEM certificate"),
+    "tls-crt-is-a-key": ({**CHAIN, "secrets_tls_crt": _key_pem(LEAF_KEY)}, "secrets_tls_crt"),
+    "tls-ca-garbage": ({**CHAIN, "secrets_ca_crt": PEM_CERT}, "secrets_ca_crt is not a PEM certificate"),
+    "tls-not-signed-by-ca": ({**CHAIN, "secrets_tls_crt": _cert("mcp-agent", LEAF_KEY, "agentic-ca", OTHER_KEY, 365)},
+                             "secrets_tls_crt is not signed by secrets_ca_crt"),
+    "tls-outlives-ca": ({**CHAIN, "secrets_tls_crt": _cert("mcp-agent", LEAF_KEY, "agentic-ca", CA_KEY, 5000)},
+                        "secrets_tls_crt expires after secrets_ca_crt"),
+    "generated-leaf-outlives-ca": ({"secrets_tls_validity_days": 3650, "secrets_ca_validity_days": 365},
+                                   "secrets_tls_validity_days (3650) must not exceed secrets_ca_validity_days"),
     "tier-not-label": ({"secrets_security_tier": "very high!"}, "secrets_security_tier"),
     "tier-empty": ({"secrets_security_tier": ""}, "secrets_security_tier"),
     "tier-too-long": ({"secrets_security_tier": "a" * 64}, "secrets_security_tier"),

@@ -15,6 +15,9 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     MISSING,
     Problems,
     as_int,
+    pem_certificates,
+    pem_private_key,
+    public_key_bytes,
     text,
 )
 
@@ -64,6 +67,49 @@ def json_object(value) -> dict | None:
     return parsed if isinstance(parsed, dict) else None
 
 
+def jwt_pair_problem(private_pem: str, public_pem: str) -> str | None:
+    """What is wrong with a given JWT key pair (never quoting either key)."""
+    from cryptography.hazmat.primitives import serialization
+
+    key, why = pem_private_key(private_pem)
+    if key is None:
+        return f"secrets_jwt_private_key {why}"
+    try:
+        public = serialization.load_pem_public_key(public_pem.strip().encode())
+    except (ValueError, TypeError):
+        return "secrets_jwt_public_key is not a readable PEM public key"
+    if public_key_bytes(public) != public_key_bytes(key):
+        return "secrets_jwt_public_key is not the public half of secrets_jwt_private_key"
+    return None
+
+
+def tls_chain_problem(crt_pem: str, key_pem: str, ca_pem: str) -> str | None:
+    """What is wrong with a given TLS chain: the certificate, its key and the CA that signed it must
+    belong together, and the certificate may not outlive the CA (never quoting a value)."""
+    from cryptography.exceptions import InvalidSignature
+
+    leaf = pem_certificates(crt_pem)
+    if leaf is None:
+        return "secrets_tls_crt is not a PEM certificate (-----BEGIN CERTIFICATE-----)"
+    ca = pem_certificates(ca_pem)
+    if ca is None:
+        return "secrets_ca_crt is not a PEM certificate (-----BEGIN CERTIFICATE-----)"
+    key, why = pem_private_key(key_pem)
+    if key is None:
+        return f"secrets_tls_key {why}"
+    leaf, ca = leaf[0], ca[0]
+    if public_key_bytes(leaf.public_key()) != public_key_bytes(key):
+        return "secrets_tls_key does not match secrets_tls_crt (the certificate holds another public key)"
+    try:
+        leaf.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return "secrets_tls_crt is not signed by secrets_ca_crt"
+    if leaf.not_valid_after_utc > ca.not_valid_after_utc:
+        return (f"secrets_tls_crt expires after secrets_ca_crt ({leaf.not_valid_after_utc:%Y-%m-%d} > "
+                f"{ca.not_valid_after_utc:%Y-%m-%d}): clients stop trusting it when the CA expires")
+    return None
+
+
 def _between(value, low: int, high: int) -> bool:
     number = as_int(value)
     return number is not None and low <= number <= high
@@ -91,11 +137,14 @@ def check(v: dict) -> list[str]:
         length = len(as_text(v[name]))
         p.add(length == 0 or length >= MIN_PASSWORD,
               f"{name}: give a value of at least {MIN_PASSWORD} characters or leave it empty (empty = generated once)")
-    for group in PEM_GROUPS:
+    for group, pair_problem in zip(PEM_GROUPS, (jwt_pair_problem, tls_chain_problem), strict=True):
         given = [as_text(v[name]) for name in group if as_text(v[name])]
-        p.add(len(given) in (0, len(group)) and all(PEM_BLOCK.search(value) for value in given),
-              f"{', '.join(group)}: give all of them or none (none = generated once); each a PEM block "
-              "(-----BEGIN ...)")
+        complete = p.add(len(given) in (0, len(group)) and all(PEM_BLOCK.search(value) for value in given),
+                         f"{', '.join(group)}: give all of them or none (none = generated once); each a PEM block "
+                         "(-----BEGIN ...)")
+        if complete and given:
+            problem = pair_problem(*given)
+            p.add(problem is None, f"{problem}")
     # Not secret: quoted.
     for name in ("secrets_security_tier", "secrets_rotation_schedule"):
         p.add(v[name] is not None and not isinstance(v[name], bool) and bool(LABEL_VALUE.fullmatch(as_text(v[name]))),
@@ -104,6 +153,11 @@ def check(v: dict) -> list[str]:
           f"secrets_password_length must be from 16 to 256 characters, got '{text(v['secrets_password_length'])}'")
     for name in ("secrets_tls_validity_days", "secrets_ca_validity_days"):
         p.add(_between(v[name], 1, 36500), f"{name} must be a number of days from 1 to 36500, got '{text(v[name])}'")
+    # The generated chain: its certificate may not outlive its CA (a given chain is checked above).
+    leaf_days, ca_days = as_int(v["secrets_tls_validity_days"]), as_int(v["secrets_ca_validity_days"])
+    p.add(leaf_days is None or ca_days is None or leaf_days <= ca_days or as_text(v["secrets_tls_crt"]) != "",
+          f"secrets_tls_validity_days ({leaf_days}) must not exceed secrets_ca_validity_days ({ca_days}): the "
+          "generated certificate would outlive its CA")
     names = v["secrets_tls_dns_names"]
     p.add(isinstance(names, list) and len(names) > 0
           and all(isinstance(n, str) and DNS_NAME.fullmatch(n) for n in names),
