@@ -8,9 +8,14 @@ shared `monitoring` namespace of the local cluster is left alone.
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from scaling_mesh_support import ISTIO, changed_objects, converge, deployment, failure
 
 pytestmark = pytest.mark.cluster
@@ -103,6 +108,18 @@ def test_converge_waits_for_able_to_scale_and_is_idempotent(kubectl, agent):
     assert check.stats()["changed"] == 0, changed_objects(check)
 
 
+def _self_signed_ca() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "adapter-ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
 VARIANTS = {
     "defaults": {},
     "keda-chaos-revision": {
@@ -111,7 +128,7 @@ VARIANTS = {
     },
     "adapter-apiservice-with-ca": {
         "autoscaling_adapter_register_apiservice": True,
-        "autoscaling_adapter_ca_bundle": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        "autoscaling_adapter_ca_bundle": _self_signed_ca(),  # the input check parses it: a real certificate
     },
 }
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import datetime
+
 import pytest
 from ansible_collections.agentic.platform.plugins.module_utils.inputs import autoscaling
 from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import MISSING
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 # roles/autoscaling/defaults/main.yml with inventories/local (bounds 2..4, agent_replicas 2, PDB 1).
 VALID = {
@@ -26,7 +33,25 @@ VALID = {
     },
     "autoscaling_adapter_namespace": "monitoring",
     "autoscaling_adapter_configmap": "prometheus-adapter-agentic-rules",
+    "autoscaling_target": "mcp-agent",
+    "autoscaling_adapter_service": "prometheus-adapter",
+    "autoscaling_adapter_service_port": 443,
+    "autoscaling_adapter_ca_bundle": "",
+    "autoscaling_prometheus_url": "http://prometheus-operated.monitoring.svc:9090",
 }
+
+
+def _ca_pem() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "adapter-ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+CA = _ca_pem()
 
 
 def test_variables_are_the_checked_ones():
@@ -45,6 +70,8 @@ def test_valid_inventory_passes():
     {"autoscaling_workflows_metric": "agent:active_workflows"},
     {"autoscaling_behavior": {}},
     {"autoscaling_adapter_configmap": "rules.v2"},
+    {"autoscaling_adapter_ca_bundle": CA, "autoscaling_prometheus_url": "https://prometheus.example.com/prom"},
+    {"autoscaling_adapter_ca_bundle": CA + CA},
 ])
 def test_more_valid_values_pass(values):
     assert autoscaling.check({**VALID, **values}) == []
@@ -73,6 +100,17 @@ BAD = [
     ({"autoscaling_adapter_namespace": "Monitoring"}, "autoscaling_adapter_namespace"),
     ({"autoscaling_adapter_configmap": "rules_v2"}, "autoscaling_adapter_configmap"),
     ({"autoscaling_adapter_namespace": MISSING}, "autoscaling_adapter_namespace"),
+    ({"autoscaling_adapter_ca_bundle": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"},
+     "autoscaling_adapter_ca_bundle must be empty or PEM certificates"),
+    ({"autoscaling_adapter_ca_bundle": base64.b64encode(CA.encode()).decode()}, "autoscaling_adapter_ca_bundle"),
+    ({"autoscaling_adapter_ca_bundle": CA + "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"},
+     "autoscaling_adapter_ca_bundle"),
+    ({"autoscaling_adapter_ca_bundle": "yes"}, "autoscaling_adapter_ca_bundle"),
+    ({"autoscaling_target": "MCP Agent"}, "autoscaling_target"),
+    ({"autoscaling_adapter_service": ""}, "autoscaling_adapter_service"),
+    ({"autoscaling_adapter_service_port": 0}, "autoscaling_adapter_service_port"),
+    ({"autoscaling_prometheus_url": "prometheus:9090"}, "autoscaling_prometheus_url"),
+    ({"autoscaling_prometheus_url": "http://prometheus:9090/api v1"}, "autoscaling_prometheus_url"),
 ]
 
 

@@ -14,6 +14,9 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     MISSING,
     Problems,
     as_int,
+    bounded_int,
+    full,
+    pem_certificates,
     text,
 )
 
@@ -29,7 +32,15 @@ VARIABLES = (
     "autoscaling_behavior",
     "autoscaling_adapter_namespace",
     "autoscaling_adapter_configmap",
+    "autoscaling_target",
+    "autoscaling_adapter_service",
+    "autoscaling_adapter_service_port",
+    "autoscaling_adapter_ca_bundle",
+    "autoscaling_prometheus_url",
 )
+
+# The Prometheus the adapter or KEDA queries: an http(s) URL with a host.
+HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[-A-Za-z0-9._~%/]*)?")
 
 # A Prometheus metric name, also the name of the custom metric the HPA reads.
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -89,4 +100,17 @@ def check(v: dict) -> list[str]:
           and isinstance(configmap, str) and bool(DNS1123_SUBDOMAIN.fullmatch(configmap)),
           "autoscaling_adapter_namespace must be a DNS-1123 label and autoscaling_adapter_configmap a DNS-1123 "
           f"subdomain, got '{text(namespace)}' and '{text(configmap)}'")
+    for name in ("autoscaling_target", "autoscaling_adapter_service"):
+        p.add(full(DNS1123_LABEL, v[name]), f"{name} '{text(v[name])}' must be an object name (a DNS-1123 label)")
+    p.add(bounded_int(v["autoscaling_adapter_service_port"], 1, 65535),
+          f"autoscaling_adapter_service_port must be a port from 1 to 65535, got "
+          f"'{text(v['autoscaling_adapter_service_port'])}'")
+    p.add(full(HTTP_URL, v["autoscaling_prometheus_url"]),
+          f"autoscaling_prometheus_url '{text(v['autoscaling_prometheus_url'])}' must be an http:// or https:// URL")
+    # The APIService's caBundle: the CA that signed the adapter's serving certificate, as PEM
+    # (the template base64-encodes it).
+    bundle = v["autoscaling_adapter_ca_bundle"]
+    p.add(bundle in ("", None, MISSING) or pem_certificates(bundle) is not None,
+          "autoscaling_adapter_ca_bundle must be empty or PEM certificates (-----BEGIN CERTIFICATE----- ...), "
+          "not base64 or a key; it is the CA of the adapter's serving certificate")
     return p
