@@ -128,6 +128,8 @@ BAD = {
                           "config_scaling_min_replicas (60) must not exceed config_scaling_max_replicas (50)"),
     "extra-data-replaces": ({"config_extra_data": {"redis.port": "1"}}, "config_extra_data['redis.port']:"),
     "extra-data-bad-key": ({"config_extra_data": {"a/b": "x"}}, "config_extra_data['a/b']"),
+    "extra-data-dot-dot": ({"config_extra_data": {"..": "x"}}, "config_extra_data['..']"),
+    "extra-data-dot-dot-prefix": ({"config_extra_data": {"..data": "x"}}, "config_extra_data['..data']"),
     "extra-data-not-string": ({"config_extra_data": {"flag": True}}, "config_extra_data['flag']"),
     "extra-data-list": ({"config_extra_data": ["a"]}, "config_extra_data: keys must be ConfigMap keys"),
     "rollback-short": ({"config_rollback_to": "0123"}, "config_rollback_to '0123' must be empty or the 10-hex id"),

@@ -13,6 +13,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     Problems,
     as_int,
     as_number,
+    is_secret_key,
     text,
 )
 
@@ -58,7 +59,6 @@ VERSION_LABEL = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")  
 DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 REDIS_USER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$")
-CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 SNAPSHOT_ID = re.compile(r"^[0-9a-f]{10}$")
 
 
@@ -106,11 +106,12 @@ def check(v: dict) -> list[str]:
 
     extra = v["config_extra_data"]
     extra_bad = [k for k, value in extra.items()
-                 if not _full(CONFIGMAP_KEY, k) or k in INVENTORY_KEYS or not isinstance(value, str)
+                 if not is_secret_key(k) or k in INVENTORY_KEYS or not isinstance(value, str)
                  ] if isinstance(extra, dict) else []
     where = ", ".join(f"config_extra_data['{k}']" for k in extra_bad) or "config_extra_data"
     p.add(isinstance(extra, dict) and not extra_bad,
-          f"{where}: keys must be ConfigMap keys (letters, digits, '-', '_', '.') that are not already set by the "
+          f"{where}: keys must be ConfigMap keys, each a file name once mounted (letters, digits, '-', '_', '.', "
+          "not '.' or '..' or starting with '..'), that are not already set by the "
           "role, values must be strings")
 
     rollback = v["config_rollback_to"]

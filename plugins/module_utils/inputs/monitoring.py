@@ -10,6 +10,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     Problems,
     as_int,
     as_number,
+    is_labels,
     text,
 )
 
@@ -44,9 +45,6 @@ VARIABLES = (
     "monitoring_dashboard_namespace",
 )
 
-LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-                       r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
-LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 # IANA_SVC_NAME: at most 15 lowercase letters, digits and '-', at least one letter.
 PORT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?")
 HTTP_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")
@@ -65,13 +63,6 @@ def seconds(value) -> int | None:
     return int(match.group(1)) * DURATION_UNITS[match.group(2)] if match else None
 
 
-def is_labels(value, non_empty: bool = False) -> bool:
-    """A mapping of label keys to label values (numbers and booleans count as their text)."""
-    return (isinstance(value, dict) and (len(value) > 0 or not non_empty)
-            and all(isinstance(k, str) and LABEL_KEY.fullmatch(k) for k in value)
-            and all(isinstance(v, str | int | float) and LABEL_VALUE.fullmatch(str(v)) for v in value.values()))
-
-
 def _matches(value, pattern: re.Pattern) -> bool:
     return isinstance(value, str) and bool(pattern.fullmatch(value))
 
@@ -86,7 +77,7 @@ def check(v: dict) -> list[str]:
     p.add(is_labels(v["monitoring_selector_labels"]),
           "monitoring_selector_labels must map label keys to label values (e.g. release: kube-prometheus-stack), "
           f"got {text(v['monitoring_selector_labels'])}")
-    p.add(is_labels(v["monitoring_service_selector"], non_empty=True),
+    p.add(is_labels(v["monitoring_service_selector"]) and len(v["monitoring_service_selector"]) > 0,
           "monitoring_service_selector must be a non-empty map of label keys to values selecting the agent Service, "
           f"got {text(v['monitoring_service_selector'])}")
     port = v["monitoring_metrics_port"]
