@@ -16,7 +16,7 @@ import pkgutil
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.agentic.platform.plugins.module_utils import inputs
-from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import MISSING, plain
+from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import MISSING, plain, spec_type_problems
 from ansible_collections.agentic.platform.plugins.plugin_utils.controller_action import ControllerAction
 
 COLLECTION = "agentic.platform"
@@ -77,4 +77,5 @@ class ActionModule(ControllerAction):
             specs = (yaml.safe_load(fh) or {}).get("argument_specs") or {}
         spec = (specs.get("main") or {}).get("options") or {}
         given = {name: self._templar.template(task_vars[name]) for name in spec if name in task_vars}
-        return list(ArgumentSpecValidator(spec).validate(given, validate_role_argument_spec=True).error_messages)
+        return [*ArgumentSpecValidator(spec).validate(given, validate_role_argument_spec=True).error_messages,
+                *spec_type_problems(spec, given)]
