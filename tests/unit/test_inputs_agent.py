@@ -31,6 +31,8 @@ VALID = {
     "agent_redis_user": "agent",
     "agent_env": {},
     "agent_run_as_user": 10001,
+    "agent_ephemeral_storage_request": "256Mi",
+    "agent_ephemeral_storage_limit": "1Gi",
     "agent_termination_grace_period": 75,
     "agent_config_checksum": "0" * 64,
     "agent_secrets_version": "a" * 16,
@@ -158,6 +160,11 @@ BAD = {
     "grace-absurd": ({"agent_termination_grace_period": 86400}, "agent_termination_grace_period"),
     "checksum-long": ({"agent_config_checksum": "c" * 254}, "agent_config_checksum"),
     "secrets-version-long": ({"agent_secrets_version": "s" * 254}, "agent_secrets_version"),
+    "ephemeral-request-above-limit": ({"agent_ephemeral_storage_request": "2Gi",
+                                       "agent_ephemeral_storage_limit": "1Gi"},
+                                      "agent_ephemeral_storage_request"),
+    "ephemeral-not-quantity": ({"agent_ephemeral_storage_limit": "lots"}, "agent_ephemeral_storage_limit"),
+    "ephemeral-zero": ({"agent_ephemeral_storage_request": "0"}, "agent_ephemeral_storage_request"),
 }
 
 

@@ -41,7 +41,9 @@ VALID = {
 # The other steps' pods the quota and LimitRange must admit: undefined when the role runs alone,
 # the role defaults in site.yml (roles/agent, roles/redis, roles/autoscaling defaults).
 ALONE = dict.fromkeys(("agent_replicas", "agent_resources", "agent_gpu_count", "agent_gpu_resource",
-                       "redis_resources", "autoscaling_min_replicas"), MISSING)
+                       "redis_resources", "autoscaling_min_replicas", "agent_ephemeral_storage_request",
+                       "agent_ephemeral_storage_limit", "redis_ephemeral_storage_request",
+                       "redis_ephemeral_storage_limit"), MISSING)
 STACK = {
     "agent_replicas": 3,
     "agent_resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1000m", "memory": "1Gi"}},
@@ -49,6 +51,10 @@ STACK = {
     "agent_gpu_resource": "nvidia.com/gpu",
     "redis_resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
     "autoscaling_min_replicas": 3,
+    "agent_ephemeral_storage_request": "256Mi",
+    "agent_ephemeral_storage_limit": "1Gi",
+    "redis_ephemeral_storage_request": "64Mi",
+    "redis_ephemeral_storage_limit": "256Mi",
 }
 
 
@@ -194,6 +200,11 @@ BAD = {
                               "namespace_quota_hard['requests.cpu'] (1) cannot admit the stack's own pods"),
     "stack-above-quota-memory-limits": ({**STACK, "namespace_quota_hard": {"limits.memory": "3Gi"}},
                                         "namespace_quota_hard['limits.memory']"),
+    "stack-above-quota-ephemeral-storage": ({**STACK, "namespace_quota_hard": {"requests.ephemeral-storage": "512Mi"}},
+                                           "namespace_quota_hard['requests.ephemeral-storage']"),
+    "stack-ephemeral-above-limitrange-max": ({**STACK, "namespace_limit_max": {"cpu": "32", "memory": "256Gi",
+                                                                               "ephemeral-storage": "512Mi"}},
+                                             "agent_resources ephemeral-storage"),
     "stack-above-quota-pods": ({**STACK, "namespace_quota_hard": {"pods": "3"}}, "namespace_quota_hard['pods']"),
     "stack-above-quota-gpus": ({**STACK, "agent_gpu_count": 2, "namespace_quota_hard": {
         "requests.nvidia.com/gpu": "4"}}, "namespace_quota_hard['requests.nvidia.com/gpu']"),

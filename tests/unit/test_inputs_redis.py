@@ -23,6 +23,8 @@ VALID = {
     "redis_run_as_group": 1000,
     "redis_node_selector": {},
     "redis_tolerations": [],
+    "redis_ephemeral_storage_request": "64Mi",
+    "redis_ephemeral_storage_limit": "256Mi",
     "redis_extra_config": {},
     "agent_redis_user": "agent",
     "config_redis_username": "agent",
@@ -144,6 +146,11 @@ BAD = {
     "extra-bool": ({"redis_extra_config": {"lazyfree-lazy-eviction": True}}, "redis_extra_config"),
     "extra-list-value": ({"redis_extra_config": {"maxclients": [10]}}, "redis_extra_config"),
     "extra-empty-value": ({"redis_extra_config": {"maxclients": ""}}, "redis_extra_config"),
+    "ephemeral-request-above-limit": ({"redis_ephemeral_storage_request": "2Gi",
+                                       "redis_ephemeral_storage_limit": "1Gi"},
+                                      "redis_ephemeral_storage_request"),
+    "ephemeral-not-quantity": ({"redis_ephemeral_storage_limit": "lots"}, "redis_ephemeral_storage_limit"),
+    "ephemeral-zero": ({"redis_ephemeral_storage_request": "0"}, "redis_ephemeral_storage_request"),
 }
 
 

@@ -8,6 +8,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     DNS1123_SUBDOMAIN,
     Problems,
     as_int,
+    ephemeral_storage_problem,
     is_label_value,
     is_labels,
     is_secret_key,
@@ -35,7 +36,8 @@ VARIABLES = ("agent_image", "agent_version", "agent_replicas", "agent_pdb_min_av
              "agent_gpu_count", "agent_gpu_resource", "agent_node_selector", "agent_gpu_node_selector",
              "agent_tolerations", "agent_gpu_tolerations", "agent_zones", "agent_config_map", "agent_secret_name",
              "agent_service_account", "agent_secret_keys", "agent_redis_user", "agent_env", "agent_run_as_user",
-             "agent_termination_grace_period", "agent_config_checksum", "agent_secrets_version")
+             "agent_termination_grace_period", "agent_ephemeral_storage_request",
+             "agent_ephemeral_storage_limit", "agent_config_checksum", "agent_secrets_version")
 
 
 def check(v: dict) -> list[str]:
@@ -98,4 +100,6 @@ def check(v: dict) -> list[str]:
     for name in ("agent_config_checksum", "agent_secrets_version"):
         p.add(len(text(v[name]) if v[name] is not None else "") <= MAX_ANNOTATION,
               f"{name} must be at most {MAX_ANNOTATION} characters")
+    problem = ephemeral_storage_problem(v["agent_ephemeral_storage_request"], v["agent_ephemeral_storage_limit"])
+    p.add(problem is None, f"agent_ephemeral_storage_request/agent_ephemeral_storage_limit: {problem}")
     return p

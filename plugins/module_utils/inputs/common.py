@@ -176,6 +176,30 @@ def resources_problem(value, kinds=("cpu", "memory", "ephemeral-storage")) -> st
     return None
 
 
+def ephemeral_storage_problem(request, limit) -> str | None:
+    """What is wrong with a container's ephemeral-storage request and limit (both undefined: the
+    role runs without them)."""
+    if request is MISSING and limit is MISSING:
+        return None
+    amounts = {"request": quantity(request), "limit": quantity(limit)}
+    for which, amount in amounts.items():
+        if amount is None or amount <= 0:
+            return f"the {which} '{text(request if which == 'request' else limit)}' is not a positive quantity"
+    if amounts["request"] > amounts["limit"]:
+        return f"the request ({request}) is above the limit ({limit})"
+    return None
+
+
+def with_ephemeral_storage(resources, request, limit):
+    """Container resources with the ephemeral-storage request and limit merged in, as the roles
+    render them (unchanged when those are undefined or not quantities)."""
+    if not isinstance(resources, dict) or ephemeral_storage_problem(request, limit) or request is MISSING:
+        return resources
+    merged = {part: dict(resources.get(part) or {}) for part in ("requests", "limits")}
+    merged["requests"]["ephemeral-storage"], merged["limits"]["ephemeral-storage"] = request, limit
+    return merged
+
+
 def bounded_int(value, low: int, high: int) -> bool:
     """A whole number (or a string of one) from low to high."""
     number = as_int(value)

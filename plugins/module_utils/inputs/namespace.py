@@ -19,6 +19,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     resources_problem,
     text,
     to_text,
+    with_ephemeral_storage,
 )
 
 VARIABLES = (
@@ -32,7 +33,8 @@ VARIABLES = (
     # What the stack's own pods request (other steps; MISSING when the role runs alone): the quota
     # and the LimitRange must admit them.
     "agent_replicas", "agent_resources", "agent_gpu_count", "agent_gpu_resource", "redis_resources",
-    "autoscaling_min_replicas",
+    "autoscaling_min_replicas", "agent_ephemeral_storage_request", "agent_ephemeral_storage_limit",
+    "redis_ephemeral_storage_request", "redis_ephemeral_storage_limit",
 )
 
 # Labels the role sets on the Namespace: namespace_extra_labels may not override them.
@@ -130,9 +132,12 @@ def stack_problems(v: dict) -> list[str]:
     found = []
     pods = []  # (variable, requests, limits, count)
     replicas = max(as_int(v["agent_replicas"]) or 0, as_int(v["autoscaling_min_replicas"]) or 0)
-    for name, count in (("agent_resources", replicas), ("redis_resources", 1)):
-        if v[name] is not MISSING and resources_problem(v[name]) is None and count > 0:
-            pods.append((name, *_requests_and_limits(v[name]), count))
+    for role, count in (("agent", replicas), ("redis", 1)):
+        name = f"{role}_resources"
+        resources = with_ephemeral_storage(v[name], v[f"{role}_ephemeral_storage_request"],
+                                           v[f"{role}_ephemeral_storage_limit"])
+        if resources is not MISSING and resources_problem(resources) is None and count > 0:
+            pods.append((name, *_requests_and_limits(resources), count))
     maximum = _positive_quantities(v["namespace_limit_max"])
     default_limit = _positive_quantities(v["namespace_limit_default"])
     for name, requests, limits, _ in pods:

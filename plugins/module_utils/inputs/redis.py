@@ -14,6 +14,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     MISSING,
     Problems,
     as_int,
+    ephemeral_storage_problem,
     is_label_value,
     is_labels,
     is_toleration,
@@ -52,7 +53,8 @@ MAX_ID = 2147483647
 VARIABLES = ("redis_image", "redis_version", "redis_storage_size", "redis_storage_class", "redis_resources",
              "redis_maxmemory_percent", "redis_agent_user", "redis_agent_acl", "redis_secret_name",
              "redis_service_account", "redis_run_as_user", "redis_run_as_group", "redis_node_selector",
-             "redis_tolerations", "redis_extra_config",
+             "redis_tolerations", "redis_extra_config", "redis_ephemeral_storage_request",
+             "redis_ephemeral_storage_limit",
              # the agent's side of the ACL user (other steps; MISSING when the role runs alone)
              "agent_redis_user", "config_redis_username")
 
@@ -160,4 +162,6 @@ def check(v: dict) -> list[str]:
           "redis_tolerations entries must be tolerations {key, operator: Exists|Equal, value, effect: "
           f"NoSchedule|PreferNoSchedule|NoExecute}} with label keys and values, got {to_json(tolerations)}")
     p.extend(config_problems(v["redis_extra_config"]))
+    problem = ephemeral_storage_problem(v["redis_ephemeral_storage_request"], v["redis_ephemeral_storage_limit"])
+    p.add(problem is None, f"redis_ephemeral_storage_request/redis_ephemeral_storage_limit: {problem}")
     return p
