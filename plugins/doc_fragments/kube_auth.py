@@ -46,7 +46,7 @@ notes:
     with no Python dependency beyond ansible-core.
   - Credentials (tokens, basic auth, exec plugins) are never sent to an C(http://) API server; such a
     configuration is refused.
-  - Reads, server-side applies and deletes are retried when the API server answers 429 or 503
-    (after its C(Retry-After), at most 10 s a wait) or the connection breaks, for at most 30 s a
-    call and never past the task's C(timeout); a POST is never sent twice.
+  - Reads, server-side applies and deletes are retried when the API server answers 429, or 503
+    with a C(Retry-After) (waiting what it asks, at most 10 s a wait), or the connection breaks,
+    for at most 30 s a call and never past the task's C(timeout); a POST is never sent twice.
 """

@@ -34,7 +34,7 @@ APPLY_PATCH = "application/apply-patch+yaml"
 # before the connection broke (with generateName, a second object).
 _REPEATABLE_METHODS = frozenset(("GET", "HEAD", "PUT", "DELETE"))
 # Statuses the API server uses for "not now" (a watch cache still initializing, API priority and
-# fairness, an aggregated API starting), usually with Retry-After.
+# fairness) with a Retry-After; a 503 without one is not retried, as in client-go.
 _RETRY_STATUSES = frozenset((429, 503))
 # A connection refused, reset, or closed while idle (a keep-alive connection the server dropped).
 _CONNECTION_ERRORS = (ConnectionError, http.client.ImproperConnectionState, http.client.IncompleteRead,
@@ -455,6 +455,8 @@ class KubeClient:
                 error = ApiError(resp.status, resp.reason, data.decode("utf-8", "replace"))
                 wait = _retry_after(resp.getheader("Retry-After")) \
                     if repeatable and resp.status in _RETRY_STATUSES else False
+                if wait is None and resp.status == 503:
+                    raise error from None  # an aggregated API that is down: no sign it will come back soon
             if wait is False:
                 raise error from None
             now = self.clock()

