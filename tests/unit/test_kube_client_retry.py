@@ -57,7 +57,7 @@ def test_the_happy_path_sends_one_request_and_never_waits():
         client, clock = client_for(server)
         for _ in range(3):
             assert client.call("GET", "/api/v1/namespaces/x") == {"kind": "Namespace"}
-    assert len(server.requests) == 4 and clock.waits == []
+    assert len(server.requests) == 3 and clock.waits == []
 
 
 def test_retry_after_is_capped_and_an_http_date_is_understood():
