@@ -103,6 +103,9 @@ def problems(rules: str) -> list[str]:
     """What is wrong with the rules (empty when they can be given to the agents' user)."""
     found = []
     parsed = tokens(rules)
+    if any(c not in " " and c.isspace() for c in rules):
+        # The rules end up on the user's line of the ACL file: a line break would start another line.
+        return ["the rules must be one line, separated by spaces (no newlines or tabs)"]
     if not parsed:
         return ["no rules (give key, channel and command rules, like '~app:* &app:* +@read +@write -@dangerous')"]
     for token in parsed:

@@ -74,6 +74,9 @@ REFUSED = {
     "unknown-category": "~* +@everything +ping",
     "unknown-token": "~* +ping sudo",
     "no-ping": "~* +get +set",
+    "newline": "~* +ping\n+get",
+    "newline-user-line": "~* +ping\nuser evil on nopass ~* +@all",
+    "tab": "~*\t+ping",
     "empty": "",
     "blank": "   ",
 }
