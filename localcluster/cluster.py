@@ -375,6 +375,22 @@ def _bootstrap(name: str, spec: dict) -> None:
         kubectl(name, "apply", "--server-side", "--field-manager=localcluster", "-f", "-",
                 input_text=yaml.safe_dump_all(missing))
     kubectl(name, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    # Established is not enough: until a CRD's watch cache has initialized, lists answer 429
+    # "storage is (re)initializing", and the first converge on a new cluster would hit that.
+    server, pki = f"https://127.0.0.1:{spec['ports']['apiserver']}", cluster_dir(name) / "pki"
+    pending = crd_list_paths(d for d in docs if d.get("kind") == "CustomResourceDefinition")
+
+    def all_listable() -> bool:
+        pending[:] = [path for path in pending if _get(server + path, pki)[0] != 200]
+        return not pending
+
+    _wait("every CRD's resources to be listable", all_listable, 60, name, "kube-apiserver")
+
+
+def crd_list_paths(crds) -> list[str]:
+    """The list URL of every served version of every CRD (one answer per resource and version)."""
+    return [f"/apis/{crd['spec']['group']}/{version['name']}/{crd['spec']['names']['plural']}"
+            for crd in crds for version in crd["spec"]["versions"] if version.get("served", True)]
 
 
 def node_manifests(spec: dict) -> list[dict]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from localcluster import cluster
+from localcluster import build, cluster
 
 pytestmark = pytest.mark.cluster
 
@@ -46,3 +46,17 @@ def test_status_then_down_leaves_no_process(selftest_cluster):
     again = cluster.up("selftest", quiet=True)
     assert cluster.kubectl("selftest", "get", "nodes", "-o", "name").strip()
     assert again["server"] == selftest_cluster["server"]
+
+
+def test_a_new_cluster_serves_every_crd_as_soon_as_up_returns(local_cluster):
+    """The first converge on a brand-new cluster lists CRD resources at once: none may still
+    answer 429 "storage is (re)initializing"."""
+    cluster.down("selftest", purge=True)
+    info = cluster.up("selftest", quiet=True)
+    crds = [doc for path in build.crd_files() for doc in yaml.safe_load_all(Path(path).read_text())
+            if doc and doc.get("kind") == "CustomResourceDefinition"]
+    pki = cluster.cluster_dir("selftest") / "pki"
+    answers = {path: cluster._get(info["server"] + path, pki, timeout=10)[0]
+               for path in cluster.crd_list_paths(crds)}
+    assert len(answers) >= len(crds) > 0
+    assert {path: code for path, code in answers.items() if code != 200} == {}
