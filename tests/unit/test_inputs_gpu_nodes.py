@@ -27,6 +27,10 @@ VALID = {
     "gpu_nodes_runtime_class_name": "nvidia",
     "gpu_nodes_gate_timeout": 300,
     "gpu_nodes_gate_interval": 5,
+    "gpu_nodes_device_plugin_image": "nvcr.io/nvidia/k8s-device-plugin",
+    "gpu_nodes_device_plugin_priority_class": "system-node-critical",
+    "gpu_nodes_runtime_handler": "nvidia",
+    "gpu_nodes_gate_smoke_image": "nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04",
 }
 
 
@@ -110,6 +114,15 @@ BAD = {
     "pool-label-long-value": ({"gpu_nodes_pools": pool(labels={"tier": "v" * 64})}, POOLS_MESSAGE),
     "pool-resource-bad": ({"gpu_nodes_pools": pool(resource="gpu")}, POOLS_MESSAGE),
     "gate-timeout-absurd": ({"gpu_nodes_gate_timeout": 86400}, "gpu_nodes_gate_timeout"),
+    "plugin-image-with-tag": ({"gpu_nodes_device_plugin_image": "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"},
+                              "gpu_nodes_device_plugin_image"),
+    "plugin-image-with-digest": ({"gpu_nodes_device_plugin_image": "nvcr.io/nvidia/k8s-device-plugin@sha256:"
+                                  + "a" * 64}, "gpu_nodes_device_plugin_image"),
+    "plugin-image-malformed": ({"gpu_nodes_device_plugin_image": "NVCR io/plugin"}, "gpu_nodes_device_plugin_image"),
+    "smoke-image-latest": ({"gpu_nodes_gate_smoke_image": "nvcr.io/nvidia/cuda:latest"}, "gpu_nodes_gate_smoke_image"),
+    "priority-class-bad": ({"gpu_nodes_device_plugin_priority_class": "System Node Critical"},
+                           "gpu_nodes_device_plugin_priority_class"),
+    "runtime-handler-bad": ({"gpu_nodes_runtime_handler": "nvidia.runc"}, "gpu_nodes_runtime_handler"),
     "plugin-namespace-upper": ({"gpu_nodes_device_plugin_namespace": "Kube-System"},
                                "gpu_nodes_device_plugin_namespace 'Kube-System' must be a DNS-1123 label"),
     "plugin-namespace-number": ({"gpu_nodes_device_plugin_namespace": 1}, "gpu_nodes_device_plugin_namespace"),

@@ -7,6 +7,7 @@ import re
 
 from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import (
     DNS1123_LABEL,
+    DNS1123_SUBDOMAIN,
     LABEL_KEY,
     LABEL_VALUE,
     MISSING,
@@ -15,11 +16,13 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     is_taint,
     text,
 )
+from ansible_collections.agentic.platform.plugins.module_utils.inputs.redis import is_image_reference
 
 VARIABLES = (
     "gpu_nodes_pools", "gpu_nodes_device_plugin_namespace", "gpu_nodes_device_plugin_version",
     "gpu_nodes_time_slicing_replicas", "gpu_nodes_mig_strategy", "gpu_nodes_runtime_class_name",
-    "gpu_nodes_gate_timeout", "gpu_nodes_gate_interval",
+    "gpu_nodes_gate_timeout", "gpu_nodes_gate_interval", "gpu_nodes_device_plugin_image",
+    "gpu_nodes_device_plugin_priority_class", "gpu_nodes_runtime_handler", "gpu_nodes_gate_smoke_image",
 )
 
 RELEASE_TAG = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+([-.][0-9A-Za-z.-]+)?$")
@@ -68,6 +71,12 @@ def _pools(value) -> bool:
     return len(set(names)) == len(names)
 
 
+def _repository(value) -> bool:
+    """An image repository ([registry[:port]/]path), with neither a tag nor a digest."""
+    return (isinstance(value, str) and "@" not in value and ":" not in value.rsplit("/", 1)[-1]
+            and is_image_reference(value + ":v1"))
+
+
 def _json(value) -> str:
     return text(value) if value is MISSING else json.dumps(value, default=str)
 
@@ -105,4 +114,18 @@ def check(v: dict) -> list[str]:
     p.add(interval is not None and interval > 0 and (timeout is None or timeout <= 0 or interval <= timeout),
           "gpu_nodes_gate_interval must be 1 to gpu_nodes_gate_timeout seconds, "
           f"got '{text(v['gpu_nodes_gate_interval'])}'")
+    # The device plugin's image is a repository: the role appends ':' and gpu_nodes_device_plugin_version.
+    repository = v["gpu_nodes_device_plugin_image"]
+    p.add(_repository(repository),
+          f"gpu_nodes_device_plugin_image '{text(repository)}' must be an image repository without a tag or digest "
+          "(like nvcr.io/nvidia/k8s-device-plugin): the role appends gpu_nodes_device_plugin_version")
+    p.add(is_image_reference(v["gpu_nodes_gate_smoke_image"]),
+          f"gpu_nodes_gate_smoke_image '{text(v['gpu_nodes_gate_smoke_image'])}' must be an image reference with a "
+          "tag other than 'latest' or a sha256 digest")
+    p.add(_full(DNS1123_SUBDOMAIN, v["gpu_nodes_device_plugin_priority_class"]),
+          "gpu_nodes_device_plugin_priority_class "
+          f"'{text(v['gpu_nodes_device_plugin_priority_class'])}' must be a PriorityClass name (a DNS-1123 subdomain)")
+    p.add(_full(DNS1123_LABEL, v["gpu_nodes_runtime_handler"]),
+          f"gpu_nodes_runtime_handler '{text(v['gpu_nodes_runtime_handler'])}' must be a RuntimeClass handler "
+          "(a DNS-1123 label, like nvidia)")
     return p
