@@ -9,6 +9,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     Problems,
     as_int,
     ephemeral_storage_problem,
+    is_image_reference,
     is_label_value,
     is_labels,
     is_secret_key,
@@ -20,7 +21,6 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.redis impo
     ACL_USER,
     MAX_ID,
     between,
-    is_image_reference,
     matches,
     to_json,
 )

@@ -29,6 +29,12 @@ LABEL_KEY = re.compile(r"^((?=[^/]{1,253}/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
 # A key of a Secret or ConfigMap, which becomes a file name when mounted (IsConfigMapKey).
 SECRET_KEY = re.compile(r"^(?!\.\.?$)(?!\.\.)[-._a-zA-Z0-9]{1,253}$")
+# An OCI image reference: [registry[:port]/]path[:tag][@sha256:digest], never the tag latest.
+IMAGE_REFERENCE = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$")
+_TAG = re.compile(r":[^/]+$")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 TOLERATION_OPERATORS = ("Exists", "Equal")
 
@@ -93,6 +99,12 @@ def is_label_value(value) -> bool:
 def is_labels(value) -> bool:
     """A mapping of label keys to label values."""
     return isinstance(value, dict) and all(is_label_key(k) and is_label_value(v) for k, v in value.items())
+
+
+def is_image_reference(value) -> bool:
+    """An image reference with a tag other than latest, or a sha256 digest."""
+    return (isinstance(value, str) and IMAGE_REFERENCE.fullmatch(value) is not None
+            and (_TAG.search(value) is not None or "@sha256:" in value))
 
 
 def is_secret_key(value) -> bool:

@@ -13,10 +13,10 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     MISSING,
     Problems,
     as_int,
+    is_image_reference,
     is_taint,
     text,
 )
-from ansible_collections.agentic.platform.plugins.module_utils.inputs.redis import is_image_reference
 
 VARIABLES = (
     "gpu_nodes_pools", "gpu_nodes_device_plugin_namespace", "gpu_nodes_device_plugin_version",

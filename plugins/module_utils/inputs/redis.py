@@ -1,7 +1,4 @@
-"""Redis, the agents' shared state (role redis).
-
-Also the image reference check the agent step shares (IMAGE_REFERENCE, is_image_reference).
-"""
+"""Redis, the agents' shared state (role redis)."""
 
 from __future__ import annotations
 
@@ -15,6 +12,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     Problems,
     as_int,
     ephemeral_storage_problem,
+    is_image_reference,
     is_label_value,
     is_labels,
     is_toleration,
@@ -23,12 +21,6 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     text,
 )
 
-# An OCI image reference: [registry[:port]/]path[:tag][@sha256:digest], never the tag latest.
-IMAGE_REFERENCE = re.compile(
-    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?/)?"
-    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
-    r"(?::(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$")
-_TAG = re.compile(r":[^/]+$")
 ACL_USER = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
 CONFIG_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 # redis.conf directives redis_extra_config may not set (a later line would override the role's):
@@ -70,12 +62,6 @@ def matches(pattern: re.Pattern, value) -> bool:
     """The whole value (a string or a number) matches (a trailing newline does not)."""
     value = scalar_text(value)
     return value is not None and pattern.fullmatch(value) is not None
-
-
-def is_image_reference(value) -> bool:
-    """An image reference with a tag other than latest, or a sha256 digest."""
-    return (isinstance(value, str) and IMAGE_REFERENCE.fullmatch(value) is not None
-            and (_TAG.search(value) is not None or "@sha256:" in value))
 
 
 def between(value, low: int, high: int) -> bool:
