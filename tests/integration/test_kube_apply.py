@@ -173,3 +173,45 @@ def test_prune_keeps_the_newest_and_the_applied(client, namespace):
     assert res["changed"] and res["objects"][-1] == f"ConfigMap {namespace}/snap-3 unchanged"
     left = run_read(client, api_version="v1", kind="ConfigMap", namespace=namespace, label_selector="snap=y")
     assert sorted(o["metadata"]["name"] for o in left["resources"]) == ["snap-2", "snap-3"]
+
+
+def test_a_crd_just_created_is_listable_at_once(client, kubectl):
+    """What failed CI on a new machine: the first read of a CRD whose watch cache is still
+    initializing answers 429 with Retry-After; the client waits and retries instead of failing."""
+    group = f"g{uuid.uuid4().hex[:8]}.example.com"
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": f"widgets.{group}"},
+           "spec": {"group": group, "scope": "Namespaced",
+                    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": {"type": "object",
+                                                                 "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    try:
+        run_apply(client, [crd], field_manager="pytest-apply", wait=True, wait_timeout=60,
+                  wait_condition={"type": "Established"})
+        before = client.requests
+        assert client.list(f"/apis/{group}/v1/widgets") == []  # from the watch cache (resourceVersion=0)
+        assert client.call("GET", f"/apis/{group}/v1/widgets").get("items") == []
+        assert client.requests - before >= 2
+    finally:
+        kubectl.run("delete", "crd", f"widgets.{group}", "--wait=false", check=False)
+
+
+def test_the_local_clusters_ca_alone_is_trusted(kubectl, tmp_path, monkeypatch):
+    """A kubeconfig that names a CA is trusted with that CA alone: the real API server is refused
+    when the kubeconfig names another CA, even though the system store trusts the server's."""
+    from tests.kube_server_support import Pki
+
+    with open(kubectl.kubeconfig, encoding="utf-8") as fh:
+        cfg = yaml.safe_load(fh)
+    cluster = cfg["clusters"][0]["cluster"]
+    monkeypatch.setenv("SSL_CERT_FILE", cluster.pop("certificate-authority"))  # the system trusts the cluster
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    system = tmp_path / "system-ca.kubeconfig"
+    system.write_text(yaml.safe_dump(cfg))
+    assert KubeClient.from_config(str(system)).call("GET", "/version")["major"]  # no CA named: the system's
+    cluster["certificate-authority-data"] = base64.b64encode(Pki("another-ca").pem()).decode()
+    wrong = tmp_path / "wrong-ca.kubeconfig"
+    wrong.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(KubeError, match="certificate verify failed"):
+        KubeClient.from_config(str(wrong)).call("GET", "/version")
