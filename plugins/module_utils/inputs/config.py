@@ -13,6 +13,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     Problems,
     as_int,
     as_number,
+    is_label_value,
     is_secret_key,
     text,
 )
@@ -55,7 +56,6 @@ INVENTORY_KEYS = frozenset((
     "scaling.min_replicas", "scaling.max_replicas", "scaling.target_cpu_utilization",
     "scaling.target_memory_utilization", "scaling.gpu_utilization_threshold",
 ))
-VERSION_LABEL = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")  # a non-empty label value
 DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 REDIS_USER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$")
@@ -74,8 +74,7 @@ def _within(value, low: int, high: int) -> bool:
 def check(v: dict) -> list[str]:
     p = Problems()
     version = v["config_version"]
-    p.add(isinstance(version, str | int | float) and not isinstance(version, bool)
-          and _full(VERSION_LABEL, str(version)),
+    p.add(is_label_value(version) and str(version) != "",
           f"config_version '{text(version)}' must be a Kubernetes label value (1 to 63 letters, digits, '-', '_', '.', "
           "starting and ending with a letter or digit), like v2.1.0")
     host = v["config_redis_host"]

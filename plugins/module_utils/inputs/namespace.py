@@ -13,6 +13,8 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     Problems,
     as_int,
     cidr_block_problem,
+    full,
+    is_label_value,
     is_labels,
     parse_quantity,
     quantity,
@@ -58,15 +60,6 @@ _LIMITS_RULE = ("must map cpu, memory or ephemeral-storage to positive Kubernete
 _PORTS_RULE = "must be TCP port numbers between 1 and 65535"
 
 
-def _full(pattern: re.Pattern, value) -> bool:
-    return isinstance(value, str) and pattern.fullmatch(value) is not None
-
-
-def _label_value(value) -> bool:
-    """A label value as a quoted template renders it (a string or a number, never a bool or null)."""
-    return isinstance(value, str | int | float) and not isinstance(value, bool) and _full(LABEL_VALUE, str(value))
-
-
 def _quantity(value) -> float | None:
     number = parse_quantity(value)
     return None if number is None or math.isnan(number) else number
@@ -80,7 +73,7 @@ def _positive_quantities(value) -> dict:
 
 
 def _port(value) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | str) and _full(PORT, str(value)) \
+    return not isinstance(value, bool) and isinstance(value, int | str) and full(PORT, str(value)) \
         and 1 <= int(value) <= 65535
 
 
@@ -91,7 +84,7 @@ def _ports(value) -> bool:
 def _selector_labels(value) -> bool:
     """A non-empty matchLabels map (rendered as JSON: the values must be strings)."""
     return isinstance(value, dict) and len(value) > 0 and all(
-        _full(LABEL_KEY, k) and isinstance(v, str) and _full(LABEL_VALUE, v) for k, v in value.items())
+        full(LABEL_KEY, k) and isinstance(v, str) and full(LABEL_VALUE, v) for k, v in value.items())
 
 
 def _label_selector(value) -> bool:
@@ -100,10 +93,10 @@ def _label_selector(value) -> bool:
         return False
     expressions = value.get("matchExpressions", [])
     return is_labels(value.get("matchLabels", {})) and isinstance(expressions, list) and all(
-        isinstance(e, dict) and _full(LABEL_KEY, e.get("key")) and e.get("operator") in SELECTOR_OPERATORS
+        isinstance(e, dict) and full(LABEL_KEY, e.get("key")) and e.get("operator") in SELECTOR_OPERATORS
         and isinstance(e.get("values", []), list)
         and (len(e.get("values", [])) > 0) == (e["operator"] in ("In", "NotIn"))
-        and all(_label_value(x) for x in e.get("values", []))
+        and all(is_label_value(x) for x in e.get("values", []))
         for e in expressions)
 
 
@@ -178,11 +171,11 @@ def check(v: dict) -> list[str]:
     p = Problems()
 
     for name in ("namespace_compliance", "namespace_cost_center", "namespace_owner"):
-        p.add(_label_value(v[name]), f"{name} '{text(v[name])}' {_LABEL_VALUE_RULE}")
+        p.add(is_label_value(v[name]), f"{name} '{text(v[name])}' {_LABEL_VALUE_RULE}")
 
     extra = v["namespace_extra_labels"]
     extra_bad = [k for k, value in extra.items()
-                 if not _full(LABEL_KEY, k) or not _label_value(value) or k in GOVERNANCE_LABELS
+                 if not full(LABEL_KEY, k) or not is_label_value(value) or k in GOVERNANCE_LABELS
                  or OWN_LABEL_PREFIX.match(k)] if isinstance(extra, dict) else []
     where = ", ".join(f"namespace_extra_labels['{k}']" for k in extra_bad) or "namespace_extra_labels"
     p.add(isinstance(extra, dict) and not extra_bad,
@@ -195,7 +188,7 @@ def check(v: dict) -> list[str]:
     if isinstance(quota, dict):
         for k, value in quota.items():
             number = _quantity(value)
-            if (not _full(QUOTA_KEY, k) or number is None or number < 0 or number >= QUOTA_MAX
+            if (not full(QUOTA_KEY, k) or number is None or number < 0 or number >= QUOTA_MAX
                     or (QUOTA_LIMITS_EXTENDED.match(k) and "kubernetes.io/" not in k)):
                 quota_bad.append(k)
     where = ", ".join(f"namespace_quota_hard['{k}'] = '{quota[k]}'" for k in quota_bad) or "namespace_quota_hard"
@@ -249,10 +242,10 @@ def check(v: dict) -> list[str]:
             p.add(problem is None, f"namespace_agent_api_peers[{i}]: {problem}")
 
     version = v["namespace_pod_security_version"]
-    p.add(_full(POD_SECURITY_VERSION, version),
+    p.add(full(POD_SECURITY_VERSION, version),
           f"namespace_pod_security_version '{text(version)}' must be latest or a Kubernetes minor version like v1.30")
     p.extend(stack_problems(v))
 
     for name in ("namespace_monitoring_namespace", "namespace_dns_namespace"):
-        p.add(_full(DNS1123_LABEL, v[name]), f"{name} '{text(v[name])}' must be a namespace name (a DNS-1123 label)")
+        p.add(full(DNS1123_LABEL, v[name]), f"{name} '{text(v[name])}' must be a namespace name (a DNS-1123 label)")
     return p

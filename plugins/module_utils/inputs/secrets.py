@@ -15,6 +15,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     MISSING,
     Problems,
     as_int,
+    is_label_value,
     pem_certificates,
     pem_private_key,
     public_key_bytes,
@@ -44,7 +45,6 @@ SECRET_VARIABLES = (*PROVIDED.values(), *PASSWORDS, *(name for group in PEM_GROU
 MIN_PASSWORD = 16
 AWS_ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 PEM_BLOCK = re.compile(r"^-----BEGIN [A-Z ]+-----")
-LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")  # _secrets_label_value_re: not empty
 DNS_NAME = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 VARIABLES = (*SECRET_VARIABLES, "secrets_security_tier", "secrets_rotation_schedule", "secrets_password_length",
@@ -147,7 +147,7 @@ def check(v: dict) -> list[str]:
             p.add(problem is None, f"{problem}")
     # Not secret: quoted.
     for name in ("secrets_security_tier", "secrets_rotation_schedule"):
-        p.add(v[name] is not None and not isinstance(v[name], bool) and bool(LABEL_VALUE.fullmatch(as_text(v[name]))),
+        p.add(is_label_value(v[name]) and str(v[name]) != "",
               f"{name} '{text(v[name])}' must be a Kubernetes label value (1 to 63 of letters, digits, '-', '_', '.')")
     p.add(_between(v["secrets_password_length"], 16, 256),
           f"secrets_password_length must be from 16 to 256 characters, got '{text(v['secrets_password_length'])}'")
