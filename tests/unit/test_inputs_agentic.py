@@ -14,6 +14,7 @@ VALID = {
     "agentic_wait_timeout": 300,
     "agentic_part_of": "agentic-platform",
     "agentic_field_manager": "agentic.platform",
+    "agentic_version": "0.1.0",
 }
 
 
@@ -33,6 +34,8 @@ BAD = {
     "field-manager-long": ({"agentic_field_manager": "m" * 129}, "agentic_field_manager"),
     "field-manager-newline": ({"agentic_field_manager": "agentic\nplatform"}, "agentic_field_manager"),
     "field-manager-empty": ({"agentic_field_manager": ""}, "agentic_field_manager"),
+    "version-empty": ({"agentic_version": ""}, "agentic_version"),
+    "version-spaces": ({"agentic_version": "0.1.0 beta"}, "agentic_version"),
 }
 
 

@@ -6,6 +6,7 @@ import re
 
 from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import (
     DNS1123_LABEL,
+    MISSING,
     Problems,
     as_int,
     full,
@@ -14,7 +15,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
 )
 
 VARIABLES = ("agentic_region", "agentic_regions", "agentic_namespace", "agentic_wait_timeout", "agentic_part_of",
-             "agentic_field_manager")
+             "agentic_field_manager", "agentic_version")
 
 MAX_WAIT_SECONDS = 3600
 # The API server's limit on a fieldManager: at most 128 printable characters.
@@ -35,6 +36,10 @@ def check(v: dict) -> list[str]:
           f"agentic_wait_timeout must be 1 to {MAX_WAIT_SECONDS} seconds, got '{text(v['agentic_wait_timeout'])}'")
     p.add(is_label_value(v["agentic_part_of"]) and str(v["agentic_part_of"]) != "",
           f"agentic_part_of '{text(v['agentic_part_of'])}' must be a label value (1 to 63 letters, digits, '-', '_', "
+          "'.')")
+    # The app.kubernetes.io/version label of every object (undefined before the platform release is a variable).
+    p.add(v["agentic_version"] is MISSING or (is_label_value(v["agentic_version"]) and str(v["agentic_version"]) != ""),
+          f"agentic_version '{text(v['agentic_version'])}' must be a label value (1 to 63 letters, digits, '-', '_', "
           "'.')")
     p.add(full(FIELD_MANAGER, v["agentic_field_manager"]),
           f"agentic_field_manager '{text(v['agentic_field_manager'])}' must be 1 to 128 printable characters")
