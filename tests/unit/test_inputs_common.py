@@ -155,3 +155,31 @@ def test_validate_inputs_refuses_a_list_for_a_string(tmp_path):
                          capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     assert run.returncode != 0
     assert "monitoring_dashboard_folder must be a string, got a list" in run.stdout, run.stdout[-2000:]
+
+
+# Variables no step check reads, and why (every other non-boolean option without choices is read by
+# its step's check in plugins/module_utils/inputs/<step>.py, so a new variable needs a check or a reason).
+UNCHECKED = {
+    "agentic_kubeconfig": "a path the client opens (its errors name it)",
+    "agentic_context": "a kubeconfig context name, any text",
+    "secrets_kubeseal_binary": "a command looked up on PATH in GitOps mode",
+    "secrets_sealed_cert": "read and checked by roles/secrets/tasks/validate_context.yml",
+    "secrets_sealed_output_dir": "a directory on the controller",
+    "monitoring_rules_file": "a file the role writes on the controller (optional)",
+    "monitoring_dashboard_folder": "a Grafana folder title, any text",
+    "mesh_failover": "checked across regions by roles/mesh/tasks/validate_context.yml",
+    "mesh_topology_regions": "checked across regions by roles/mesh/tasks/validate_context.yml",
+}
+SITE_STEPS = ("agentic", "gpu_nodes", "namespace", "config", "secrets", "redis", "agent", "autoscaling", "mesh",
+              "monitoring")
+
+
+@pytest.mark.parametrize("step", SITE_STEPS)
+def test_every_variable_of_a_step_is_checked_or_says_why_not(step):
+    import importlib
+
+    checks = importlib.import_module(f"ansible_collections.agentic.platform.plugins.module_utils.inputs.{step}")
+    unread = [name for name, option in SPECS[step].items()
+              if (option or {}).get("type", "str") != "bool" and not (option or {}).get("choices")
+              and name not in checks.VARIABLES and name not in UNCHECKED]
+    assert unread == [], f"{step}: no check reads {unread}; check them in inputs/{step}.py or say why in UNCHECKED"
