@@ -184,3 +184,33 @@ def test_refused_rules_do_grant_a_dangerous_command_in_redis(server, case):
         assert _granted(server, user)
     finally:
         server.execute_command("ACL", "DELUSER", user)
+
+
+def test_accepted_extra_config_starts_a_real_redis(tmp_path):
+    """redis_extra_config values the check accepts are lines redis-server reads (as the role writes them)."""
+    from ansible_collections.agentic.platform.plugins.module_utils.inputs import redis as redis_inputs
+
+    extra = {"maxclients": 500, "hz": "20", "notify-keyspace-events": "Ex",
+             "client-output-buffer-limit": "pubsub 32mb 8mb 60", "loglevel": "warning", "lazyfree-lazy-eviction": "yes"}
+    assert redis_inputs.config_problems(extra) == []
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = tmp_path / "redis.conf"
+    conf.write_text(f"port {port}\nbind 127.0.0.1\nsave \"\"\ndir {tmp_path}\n"
+                    + "".join(f"{name} {value}\n" for name, value in extra.items()))
+    proc = subprocess.Popen(["redis-server", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        client = redis.Redis(port=port, decode_responses=True, socket_timeout=5)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                assert client.config_get("maxclients") == {"maxclients": "500"}
+                break
+            except redis.exceptions.ConnectionError:
+                assert proc.poll() is None and time.monotonic() < deadline, "redis-server refused the config"
+                time.sleep(0.05)
+        assert client.config_get("notify-keyspace-events")["notify-keyspace-events"] in ("xE", "Ex")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -171,6 +171,8 @@ BAD = {
     "dns-string": ({"secrets_tls_dns_names": "mcp-agent"}, "secrets_tls_dns_names"),
     "dns-uppercase": ({"secrets_tls_dns_names": ["MCP-Agent"]}, "secrets_tls_dns_names"),
     "dns-not-string": ({"secrets_tls_dns_names": [{"name": "mcp-agent"}]}, "secrets_tls_dns_names"),
+    "dns-label-too-long": ({"secrets_tls_dns_names": ["a" * 64 + ".example.com"]}, "secrets_tls_dns_names"),
+    "dns-name-too-long": ({"secrets_tls_dns_names": [".".join(["a" * 60] * 5)]}, "secrets_tls_dns_names"),
 }
 
 

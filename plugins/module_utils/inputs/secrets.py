@@ -160,6 +160,7 @@ def check(v: dict) -> list[str]:
           "generated certificate would outlive its CA")
     names = v["secrets_tls_dns_names"]
     p.add(isinstance(names, list) and len(names) > 0
-          and all(isinstance(n, str) and DNS_NAME.fullmatch(n) for n in names),
+          and all(isinstance(n, str) and DNS_NAME.fullmatch(n) and len(n) <= 253
+                  and all(len(label) <= 63 for label in n.split(".")) for n in names),
           f"secrets_tls_dns_names must be a non-empty list of DNS names, got {text(names)}")
     return p
