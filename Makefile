@@ -14,7 +14,7 @@ cluster-up: setup
 	$(VENV)/python -m localcluster up $(REGION)
 
 cluster-down:
-	$(VENV)/python -m localcluster down local us-east eu-west ap-northeast molecule bench selftest
+	$(VENV)/python -m localcluster down local us-east eu-west ap-northeast molecule bench selftest realnode
 
 cluster-status:
 	$(VENV)/python -m localcluster status $(REGION)

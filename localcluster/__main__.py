@@ -6,13 +6,15 @@ import argparse
 import json
 import sys
 
-from localcluster import build, cluster
+from localcluster import build, cluster, images
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localcluster", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", help="compile the components from Go modules (cached by version)")
+    build_parser = sub.add_parser("build", help="compile the components from Go modules (cached by version)")
+    build_parser.add_argument("--node", action="store_true",
+                              help="also the real node's components and images (clusters with real_node)")
     for command, text in (("up", "build if needed, start, wait until all nodes are Ready"),
                           ("down", "stop the recorded processes"),
                           ("status", "print which processes run"),
@@ -24,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "build":
-        build.build_all()
+        build.build_all(node=args.node)
+        if args.node:
+            images.build_images()
         return 0
     if args.command == "up":
         build.build_all()

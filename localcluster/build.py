@@ -7,6 +7,7 @@ upstream projects' own Go modules.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -31,21 +32,28 @@ def log(msg: str) -> None:
 
 def required_version(component: str, module: str) -> str:
     """The version a wrapper module pins, read from its go.mod (the single source)."""
-    text = (GOMOD / component / "go.mod").read_text()
+    text = (gomod_dir(component) / "go.mod").read_text()
     match = re.search(rf"^\s*(?:require\s+)?{re.escape(module)}\s+(v\S+)", text, re.MULTILINE)
     if not match:
         raise RuntimeError(f"gomod/{component}/go.mod does not require {module}")
     return match.group(1)
 
 
+ALL_COMPONENTS = {**versions.COMPONENTS, **versions.NODE_COMPONENTS}
+
+
+def gomod_dir(component: str) -> Path:
+    return GOMOD / versions.GOMOD_DIRS.get(component, component)
+
+
 def binary_dir(component: str) -> Path:
-    _packages, module = versions.COMPONENTS[component]
+    _packages, module = ALL_COMPONENTS[component]
     return cache_dir() / "bin" / f"{component}-{required_version(component, module)}"
 
 
 def binary(name: str) -> Path:
     """Path of one built binary, e.g. binary('kube-apiserver')."""
-    for component, (packages, _module) in versions.COMPONENTS.items():
+    for component, (packages, _module) in ALL_COMPONENTS.items():
         names = [_binary_name(p) for p in packages]
         if name in names:
             return binary_dir(component) / name
@@ -53,9 +61,7 @@ def binary(name: str) -> Path:
 
 
 def _binary_name(package: str) -> str:
-    last = package.rstrip("/").split("/")[-1]
-    # go.etcd.io/etcd/server/v3 builds the etcd server.
-    return "etcd" if package.startswith("go.etcd.io/etcd/server") else last
+    return versions.BINARY_NAMES.get(package, package.rstrip("/").split("/")[-1])
 
 
 def _go_env() -> dict[str, str]:
@@ -66,15 +72,23 @@ def _go_env() -> dict[str, str]:
 
 
 def build_component(component: str) -> Path:
-    packages, module = versions.COMPONENTS[component]
-    version = required_version(component, module)
     out = binary_dir(component)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Several test sessions may build at once: one compiles, the others wait and reuse it.
+    with open(out.with_name(out.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_component_locked(component, out)
+
+
+def _build_component_locked(component: str, out: Path) -> Path:
+    packages, module = ALL_COMPONENTS[component]
+    version = required_version(component, module)
     wanted = [out / _binary_name(p) for p in packages]
     if all(p.exists() for p in wanted):
         log(f"{component} {version}: cached in {out}")
         return out
     ldflags = "-s -w"
-    if component == "kubernetes":
+    if module == "k8s.io/kubernetes":
         # kube components report this as --version; clients and kwok parse it.
         ldflags += f" -X k8s.io/component-base/version.gitVersion={version}"
         ldflags += " -X k8s.io/client-go/pkg/version.gitVersion=" + version
@@ -86,7 +100,7 @@ def build_component(component: str) -> Path:
     # One command: name the output (etcd's package path ends in /v3); several: into the directory.
     target = str(tmp / _binary_name(packages[0])) if len(packages) == 1 else str(tmp) + "/"
     cmd = ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", target, *packages]
-    proc = subprocess.Popen(cmd, cwd=GOMOD / component, env=_go_env())
+    proc = subprocess.Popen(cmd, cwd=gomod_dir(component), env=_go_env())
     while proc.poll() is None:
         time.sleep(15)
         if proc.poll() is None:
@@ -140,11 +154,12 @@ def kwok_stages() -> Path:
     return target
 
 
-def build_all() -> dict:
+def build_all(*, node: bool = False) -> dict:
+    """The control plane's binaries, CRDs and kwok stages; with node=True the real node's too."""
     if shutil.which("go") is None:
         raise SystemExit("Go is required to build the local cluster (go not found on PATH)")
     started = time.monotonic()
-    for component in versions.COMPONENTS:
+    for component in [*versions.COMPONENTS, *(versions.NODE_COMPONENTS if node else ())]:
         build_component(component)
     crds = crd_files()
     stages = kwok_stages()

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from localcluster import build
+from localcluster import build, node
 
 HERE = Path(__file__).resolve().parent
 SERVICE_CIDR = "10.96.0.0/16"
@@ -196,6 +196,7 @@ def _commands(spec: dict, d: Path) -> dict[str, list[str]]:
             # Privileged pods must reach admission so that Pod Security is what refuses them.
             "--allow-privileged=true", "--endpoint-reconciler-type=none",
             "--enable-priority-and-fairness=false", "--v=0",
+            *(node.apiserver_flags(d) if spec.get("real_node") else []),
         ],
         "kube-controller-manager": [
             str(build.binary("kube-controller-manager")), f"--kubeconfig={kc['controller-manager']}",
@@ -311,6 +312,9 @@ def _up_locked(name: str, d: Path, quiet: bool) -> dict:
     spec = cluster_spec(name)
     ensure_pki(d / "pki")
     pki = d / "pki"
+    if spec.get("real_node"):
+        build.build_all(node=True)
+        node.ensure_node_pki(pki)
     server = f"https://127.0.0.1:{spec['ports']['apiserver']}"
     write_kubeconfig(kubeconfig_path(name), name, server, pki, "admin")
     started = time.monotonic()
@@ -326,6 +330,10 @@ def _up_locked(name: str, d: Path, quiet: bool) -> dict:
             _wait("kube-apiserver /readyz", lambda: _get(f"{server}/readyz", pki)[0] == 200, 90, name,
                   "kube-apiserver")
     _bootstrap(name, spec)
+    if spec.get("real_node"):
+        node.up(name, spec, d, _wait)
+        _wait("the real node Ready", lambda: node.node_ready(name), 180, name)
+        _wait("cluster DNS Ready", lambda: node.dns_ready(name), 180, name)
     _wait("all nodes Ready", lambda: _nodes_ready(name, spec), 120, name, "kwok")
     elapsed = time.monotonic() - started
     if not quiet:
@@ -343,7 +351,7 @@ def _port_open(port: int) -> bool:
 
 
 def _expected_nodes(spec: dict) -> int:
-    return sum(pool["count"] for pool in spec["node_pools"])
+    return sum(pool["count"] for pool in spec["node_pools"]) + (1 if spec.get("real_node") else 0)
 
 
 def _nodes_ready(name: str, spec: dict) -> bool:
@@ -444,8 +452,8 @@ def storage_manifests(spec: dict) -> list[dict]:
 def down(name: str, *, purge: bool = False) -> list[str]:
     """Stop every recorded process in reverse start order (TERM, then KILL after 15 s), so that
     the API server drains while etcd still answers; optionally delete the cluster's state."""
+    stopped = node.down(name, cluster_dir(name)) if node.read_pids(cluster_dir(name)) else []
     pids = _read_pids(name)
-    stopped = []
     for component in reversed(COMPONENTS):
         pid = pids.get(component)
         if not pid or not _alive(pid):
@@ -466,5 +474,7 @@ def down(name: str, *, purge: bool = False) -> list[str]:
 def status(name: str) -> dict:
     pids = _read_pids(name)
     procs = {c: {"pid": pids.get(c), "running": bool(pids.get(c)) and _alive(pids[c])} for c in COMPONENTS}
+    if cluster_spec(name).get("real_node"):
+        procs.update(node.status(cluster_dir(name)))
     return {"name": name, "processes": procs, "kubeconfig": str(kubeconfig_path(name)),
             "context": context_name(name), "port": cluster_spec(name)["port"]}

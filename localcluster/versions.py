@@ -20,6 +20,32 @@ COMPONENTS = {
     "kubeseal": (["github.com/bitnami/sealed-secrets/cmd/kubeseal"], "github.com/bitnami/sealed-secrets"),
 }
 
+# The real node's components, built only for clusters that run one (clusters.yml `real_node`).
+NODE_COMPONENTS = {
+    # Same wrapper module (so the same version) as the control plane, cached apart from it.
+    "kubelet": (["k8s.io/kubernetes/cmd/kubelet", "k8s.io/kubernetes/cmd/kube-proxy"], "k8s.io/kubernetes"),
+    "containerd": (
+        [
+            "github.com/containerd/containerd/v2/cmd/containerd",
+            "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2",
+            "github.com/containerd/containerd/v2/cmd/ctr",
+        ],
+        "github.com/containerd/containerd/v2",
+    ),
+    "coredns": (["agentic.platform/localcluster/coredns"], "github.com/coredns/coredns"),
+    "kube-router": (
+        ["github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"], "github.com/cloudnativelabs/kube-router/v2",
+    ),
+}
+
+# Wrapper module directory of a component when it is not the component's own name.
+GOMOD_DIRS = {"kubelet": "kubernetes"}
+
+# Binary name of a main package whose path does not end in it.
+BINARY_NAMES = {
+    "go.etcd.io/etcd/server/v3": "etcd",
+}
+
 # Real CRD schemas shipped inside the upstream projects' Go modules (never rewritten here).
 CRD_SOURCES = {
     "istio.io/api@v1.32.0": ["kubernetes/customresourcedefinitions.gen.yaml"],

@@ -6,11 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\n== %s\n' "$*"; }
 
-say "Debian packages (redis-server, promtool/prometheus, wrk)"
+say "Debian packages (redis-server, promtool/prometheus, wrk; runc, CNI plugins, nftables, iptables, ipset, conntrack, mmdebstrap for the real node)"
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v runc >/dev/null || missing+=(runc)
+[ -x /usr/lib/cni/ptp ] || missing+=(containernetworking-plugins)
+command -v nft >/dev/null || missing+=(nftables)
+command -v iptables >/dev/null || missing+=(iptables)
+command -v ipset >/dev/null || missing+=(ipset)
+command -v conntrack >/dev/null || missing+=(conntrack)
+command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
@@ -34,5 +41,5 @@ say "Collection link .collections/ansible_collections/agentic/platform"
 mkdir -p .collections/ansible_collections/agentic
 ln -sfn ../../.. .collections/ansible_collections/agentic/platform
 
-say "Local cluster binaries (the first build downloads Go modules and compiles Kubernetes: about 10 min on 2 idle cores)"
-.venv/bin/python -m localcluster build
+say "Local cluster binaries and the real node's images (the first build downloads Go modules and compiles Kubernetes, containerd, CoreDNS, kube-router: about 25 min on 2 idle cores)"
+.venv/bin/python -m localcluster build --node

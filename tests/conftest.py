@@ -57,6 +57,15 @@ def kubectl(local_cluster) -> Kubectl:
     return Kubectl("local")
 
 
+@pytest.fixture(scope="session")
+def real_node() -> Kubectl:
+    """kubectl on the cluster `realnode`, which runs a real node (localcluster/node.py) beside
+    the kwok pools; pods land on it with node.NODE_NAME's nodeSelector and toleration."""
+    build.build_all(node=True)
+    cluster.up("realnode", quiet=True)
+    return Kubectl("realnode")
+
+
 @pytest.fixture
 def namespace(kubectl):
     """A fresh namespace, deleted afterwards (without waiting)."""

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
-from localcluster import build, cluster, versions
+import hashlib
+import io
+import json
+import tarfile
+
+from localcluster import build, cluster, images, versions
 
 
 def test_every_component_version_comes_from_its_wrapper_module():
-    for component, (_packages, module) in versions.COMPONENTS.items():
+    for component, (_packages, module) in {**versions.COMPONENTS, **versions.NODE_COMPONENTS}.items():
         assert build.required_version(component, module).startswith("v")
     assert build.binary_dir("kubernetes").name.startswith("kubernetes-v1.")
+    # kubelet and kube-proxy come from the control plane's wrapper module: one version.
+    assert build.binary_dir("kubelet").name.split("-", 1)[1] == build.binary_dir("kubernetes").name.split("-", 1)[1]
+    assert build.binary("kube-router").parent == build.binary_dir("kube-router")
+
+
+def test_an_oci_archive_is_content_addressed_and_self_consistent(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENTIC_CACHE", str(tmp_path))
+    layer = images._layer({"bin/hello": (b"#!/bin/sh\necho hi\n", 0o755)})
+    archive = images.write_oci_archive("localhost/test/hello:1", [layer], {"Entrypoint": ["/bin/hello"]})
+    assert images.write_oci_archive("localhost/test/hello:1", [layer], {"Entrypoint": ["/bin/hello"]}) == archive
+    with tarfile.open(archive) as tar:
+        blobs = {m.name.rsplit("/", 1)[-1]: tar.extractfile(m).read() for m in tar.getmembers() if "blobs/" in m.name}
+        index = json.loads(tar.extractfile("index.json").read())
+    assert all(hashlib.sha256(data).hexdigest() == digest for digest, data in blobs.items())
+    entry = index["manifests"][0]
+    assert entry["annotations"]["io.containerd.image.name"] == "localhost/test/hello:1"
+    manifest = json.loads(blobs[entry["digest"].removeprefix("sha256:")])
+    config = json.loads(blobs[manifest["config"]["digest"].removeprefix("sha256:")])
+    assert config["rootfs"]["diff_ids"] == [entry["digest"] for entry in manifest["layers"]]
+    with tarfile.open(fileobj=io.BytesIO(layer)) as tar:
+        assert tar.getmember("bin/hello").mode == 0o755 and tar.getmember("bin").isdir()
 
 
 def test_kubernetes_staging_modules_are_pinned_to_the_matching_minor():

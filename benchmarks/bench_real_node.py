@@ -1,0 +1,103 @@
+"""Real node figures: node start to Ready, agent pod start to Ready; cold build with --cold.
+
+    .venv/bin/python benchmarks/bench_real_node.py [--runs 3] [--cold]
+
+--cold builds the node's components (kubelet + kube-proxy, containerd, CoreDNS, kube-router)
+and its images into empty caches with empty Go build and module caches: what a new machine
+pays once on top of the control plane's build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from localcluster import build, cluster, images, node, versions  # noqa: E402
+
+NAME = "realnode"
+
+
+def cold_build() -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="agentic-cold-node-"))
+    env = {**os.environ, "AGENTIC_CACHE": str(scratch / "cache"), "GOCACHE": str(scratch / "gocache"),
+           "GOMODCACHE": str(scratch / "gomodcache")}
+    code = ("import sys, time\nfrom localcluster import build, images\n"
+            "for c in sys.argv[1:]:\n t = time.monotonic(); build.build_component(c)\n"
+            " print(f'{c}: {time.monotonic() - t:.0f} s', flush=True)\n"
+            "t = time.monotonic(); images.build_images(); print(f'images: {time.monotonic() - t:.0f} s')\n")
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", code, *versions.NODE_COMPONENTS], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    print(f"cold build of the node (empty Go build and module caches): {time.monotonic() - started:.0f} s: "
+          + "; ".join(out.split("\n")).strip("; "))
+    subprocess.run(["chmod", "-R", "u+w", scratch], check=False)  # module cache files are read-only
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def agent_pod_start(kubectl: list[str], ns: str) -> float:
+    """Seconds from creating an agent Deployment on the real node to its pod Ready."""
+    name = f"agent-{uuid.uuid4().hex[:6]}"
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}}, "template": {
+            "metadata": {"labels": {"app": name}},
+            "spec": {"nodeSelector": {"kubernetes.io/hostname": node.NODE_NAME},
+                     "tolerations": [{**node.TAINT, "operator": "Equal"}], "terminationGracePeriodSeconds": 1,
+                     "containers": [{"name": "agent", "image": images.AGENT_IMAGE, "imagePullPolicy": "Never",
+                                     "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080},
+                                                        "periodSeconds": 1}}]}}},
+    }
+    started = time.monotonic()
+    subprocess.run([*kubectl, "apply", "-f", "-"], input=json.dumps(deployment), text=True, check=True,
+                   capture_output=True)
+    subprocess.run([*kubectl, "-n", ns, "wait", "--for=condition=Available", f"deployment/{name}",
+                    "--timeout=180s"], check=True, capture_output=True)
+    elapsed = time.monotonic() - started
+    subprocess.run([*kubectl, "-n", ns, "delete", "deployment", name, "--wait=false"], check=True,
+                   capture_output=True)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cold", action="store_true", help="also time a from-scratch build (many minutes)")
+    args = parser.parse_args()
+    if args.cold:
+        cold_build()
+
+    build.build_all(node=True)
+    images.build_images()
+    cluster.down(NAME, purge=True)
+    first = cluster.up(NAME, quiet=True)["seconds"]
+    starts = []
+    for _ in range(args.runs):
+        cluster.down(NAME)
+        starts.append(cluster.up(NAME, quiet=True)["seconds"])
+    kubectl = [str(build.binary("kubectl")), f"--kubeconfig={cluster.kubeconfig_path(NAME)}"]
+    ns = f"bench-{uuid.uuid4().hex[:6]}"
+    subprocess.run([*kubectl, "create", "namespace", ns], check=True, capture_output=True)
+    pods = [agent_pod_start(kubectl, ns) for _ in range(args.runs)]
+    subprocess.run([*kubectl, "delete", "namespace", ns, "--wait=false"], check=True, capture_output=True)
+
+    print(f"first start (new state: PKI, etcd, images imported, node registered, DNS Ready): {first:.1f} s")
+    print(f"restart of a stopped cluster with its real node to all nodes and DNS Ready: median "
+          f"{statistics.median(starts):.1f} s (runs: {', '.join(f'{s:.1f}' for s in starts)})")
+    print(f"agent pod start to Ready on the real node: median {statistics.median(pods):.1f} s "
+          f"(runs: {', '.join(f'{s:.1f}' for s in pods)})")
+
+
+if __name__ == "__main__":
+    main()
