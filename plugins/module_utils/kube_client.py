@@ -4,7 +4,8 @@ Why not the kubernetes client: importing it costs ~0.3 s and kubernetes.core's m
 ~0.5 s of AnsiballZ per task; site.yml's steps run in-controller with this client instead
 (one keep-alive HTTPS connection, JSON only). It reads the same kubeconfig: client
 certificates, bearer tokens and token files, basic auth, exec credential plugins (EKS, GKE,
-AKS) and the in-cluster service account.
+AKS) and the in-cluster service account. It retries what is safe to retry (``KubeClient.call``),
+trusts only the cluster's CA when the kubeconfig names one, and sends no credentials over http.
 """
 
 from __future__ import annotations
@@ -443,9 +444,12 @@ class KubeClient:
             except _CONNECTION_ERRORS as exc:
                 self.close()
                 error: Exception = KubeError(
-                    f"cannot reach the API server {self.scheme}://{self.host}:{self.port}: {exc or type(exc).__name__}"
+                    f"cannot reach the API server {self.scheme}://{self.host}:{self.port}: "
+                    f"{str(exc) or type(exc).__name__}"
                     + ("" if repeatable else f" (a {method} is not sent twice: check whether it took effect)"))
-                wait = None if repeatable and attempt < CONNECTION_ATTEMPTS else False
+                if not repeatable or attempt >= CONNECTION_ATTEMPTS:
+                    raise error from None
+                wait = _backoff(attempt)
             except OSError as exc:  # a timeout, a certificate refused, no route: retrying cannot help
                 self.close()
                 raise KubeError(f"cannot reach the API server {self.scheme}://{self.host}:{self.port}: {exc}") from None
@@ -453,16 +457,14 @@ class KubeClient:
                 if resp.status < 400:
                     return json.loads(data) if data else {}
                 error = ApiError(resp.status, resp.reason, data.decode("utf-8", "replace"))
-                wait = _retry_after(resp.getheader("Retry-After")) \
-                    if repeatable and resp.status in _RETRY_STATUSES else False
-                if wait is None and resp.status == 503:
-                    raise error from None  # an aggregated API that is down: no sign it will come back soon
-            if wait is False:
-                raise error from None
+                retry_after = _retry_after(resp.getheader("Retry-After"))
+                # A 503 without Retry-After: an aggregated API that is down, no sign it comes back soon.
+                if not repeatable or resp.status not in _RETRY_STATUSES or (resp.status == 503 and retry_after is None):
+                    raise error from None
+                wait = _backoff(attempt) if retry_after is None else retry_after
             now = self.clock()
             if limit is None:
                 limit = now + self.retry_for if self.deadline is None else min(now + self.retry_for, self.deadline)
-            wait = min(0.2 * 2 ** (attempt - 1), 2.0) if wait is None else wait
             if now + wait > limit:
                 raise error from None
             self.sleep(wait)
@@ -521,6 +523,10 @@ class KubeClient:
             if exc.status == 404:
                 return None
             raise
+
+
+def _backoff(attempt: int) -> float:
+    return min(0.2 * 2 ** (attempt - 1), 2.0)
 
 
 def _retry_after(value: str | None) -> float | None:
