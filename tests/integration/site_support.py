@@ -90,6 +90,8 @@ def run_site(namespace: str | None, *args: str, inventory: str | Path = "invento
     lines = []
     if record is not None and record.exists():
         lines = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    for r in lines:  # a precondition of that run's apply (gpu_nodes' Nodes), not part of the object
+        r["object"].get("metadata", {}).pop("resourceVersion", None)
     return Run(res.returncode, res.stdout, res.stderr, seconds,
                [r["object"] for r in lines], [r["task"] for r in lines], [r["field_manager"] for r in lines])
 
@@ -157,15 +159,16 @@ def make_inventory(base: Path, cases: dict[str, dict], source: Path = ROOT / "in
 
 
 def render_role_template(role: str, template: str, variables: dict, tmp: Path) -> list[dict]:
-    """A role's template rendered by Ansible with the agentic role's and the role's defaults and vars."""
+    """A role's template rendered by Ansible with the defaults and vars of the agentic role, of the
+    gpu_nodes role (its published gpu_nodes_scheduling) and of the role."""
     import yaml
 
     role_dir = ROOT / "roles" / role
     out = tmp / f"{role}-rendered.yml"
     play = [{
         "name": "Render", "hosts": "localhost", "gather_facts": False,
-        "vars_files": [str(p) for p in (ROOT / "roles/agentic/defaults/main.yml", role_dir / "defaults/main.yml",
-                                        role_dir / "vars/main.yml") if p.exists()],
+        "vars_files": [str(d / f / "main.yml") for d in (ROOT / "roles/agentic", ROOT / "roles/gpu_nodes", role_dir)
+                       for f in ("defaults", "vars") if (d / f / "main.yml").exists()],
         "tasks": [{"name": "Render", "ansible.builtin.copy": {
             "content": "{{ lookup('ansible.builtin.template', '" + str(role_dir / "templates" / template) + "') }}",
             "dest": str(out), "mode": "0600"}}],

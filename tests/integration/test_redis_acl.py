@@ -34,15 +34,19 @@ def pod(tmp_path_factory):
     objects = render_role_template("redis", "redis.yml.j2",
                                    {"agentic_namespace": "acl-test", "redis_extra_config": {"hz": "20"}}, tmp)
     sts = next(o for o in objects if o["kind"] == "StatefulSet")
-    conf = next(o for o in objects if o["kind"] == "ConfigMap")["data"]["redis.conf"]
-    auth, run, data = tmp / "auth", tmp / "run", tmp / "data"
-    for d in (auth, run, data):
+    config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+    conf = config["redis.conf"]
+    auth, run, data, etc = tmp / "auth", tmp / "run", tmp / "data", tmp / "etc"
+    for d in (auth, run, data, etc):
         d.mkdir()
+    for name, text in config.items():  # the ConfigMap's files, mounted at /etc/redis
+        (etc / name).write_text(text)
     (auth / "redis-password").write_text(AGENT_PW + "\n")  # a trailing newline as kubectl create often leaves
     (auth / "redis-admin-password").write_text(ADMIN_PW)
 
     def localize(text: str) -> str:
-        return text.replace("/etc/redis-auth", str(auth)).replace("/run/redis", str(run))
+        text = text.replace("/etc/redis-auth", str(auth)).replace("/run/redis", str(run))
+        return text.replace("/etc/redis/", f"{etc}/")
 
     spec = sts["spec"]["template"]["spec"]
     init = spec["initContainers"][0]
@@ -62,7 +66,10 @@ def pod(tmp_path_factory):
             time.sleep(0.05)
     probe = spec["containers"][0]["readinessProbe"]["exec"]["command"]
     probe = [*probe[:-1], localize(probe[-1]).replace("redis-cli ", f"redis-cli -p {port} ", 1)]
-    yield {"port": port, "sts": sts, "probe": probe, "auth": auth, "run": run, "objects": objects}
+    alive = spec["containers"][0]["livenessProbe"]["exec"]["command"]
+    alive = [*alive[:-1], alive[-1].replace("redis-cli ", f"redis-cli -p {port} ", 1)]
+    yield {"port": port, "sts": sts, "probe": probe, "alive": alive, "auth": auth, "run": run, "etc": etc,
+           "objects": objects}
     proc.terminate()
     proc.wait(timeout=10)
 
@@ -138,7 +145,8 @@ def test_restart_mid_rotation_keeps_both_agent_passwords(pod, tmp_path):
     (auth / "redis-password").write_text("rotated-agent-pw")
     (auth / "redis-password-previous").write_text(AGENT_PW)
     (auth / "redis-admin-password").write_text(ADMIN_PW)
-    script = init["args"][0].replace("/etc/redis-auth", str(auth)).replace("/run/redis", str(run))
+    script = init["args"][0].replace("/etc/redis-auth", str(auth)).replace("/run/redis", str(run)).replace(
+        "/etc/redis/", f"{pod['etc']}/")
     subprocess.run([*init["command"], script], check=True)
     text = (run / "users.acl").read_text()
     assert "rotated-agent-pw" not in text and AGENT_PW not in text
@@ -151,3 +159,32 @@ def test_restart_mid_rotation_keeps_both_agent_passwords(pod, tmp_path):
     subprocess.run([*init["command"], script], check=True)
     assert next(line for line in (run / "users.acl").read_text().splitlines()
                 if line.startswith("user agent ")).count("#") == 1
+
+
+def test_liveness_asks_only_whether_the_process_answers(pod):
+    """Liveness differs from readiness: a Redis whose agent password no longer works (or that is
+    loading) is taken out of rotation by readiness, not killed by liveness."""
+    spec = pod["sts"]["spec"]["template"]["spec"]["containers"][0]
+    assert spec["livenessProbe"] != spec["readinessProbe"]
+    assert spec["livenessProbe"]["failureThreshold"] * spec["livenessProbe"]["periodSeconds"] > \
+        spec["readinessProbe"]["failureThreshold"] * spec["readinessProbe"]["periodSeconds"]
+    good = (pod["auth"] / "redis-password").read_text()
+    (pod["auth"] / "redis-password").write_text("wrong")
+    try:
+        assert subprocess.run(pod["probe"], check=False, capture_output=True).returncode != 0
+        assert subprocess.run(pod["alive"], check=False, capture_output=True).returncode == 0
+    finally:
+        (pod["auth"] / "redis-password").write_text(good)
+    down = [*pod["alive"][:-1], pod["alive"][-1].replace(f"-p {pod['port']}", f"-p {_free_port()}")]
+    assert subprocess.run(down, check=False, capture_output=True).returncode != 0
+
+
+def test_acl_rules_are_a_file_not_shell_text(pod):
+    """The agent's user and rules reach the init script and the probe as files of the ConfigMap."""
+    config = next(o for o in pod["objects"] if o["kind"] == "ConfigMap")["data"]
+    init = pod["sts"]["spec"]["template"]["spec"]["initContainers"][0]
+    assert config["acl-agent-rules"] and config["acl-agent-rules"] not in init["args"][0]
+    assert config["acl-agent-user"] == "agent"
+    assert " agent " not in init["args"][0] and "--user agent" not in pod["probe"][-1]
+    line = next(x for x in (pod["run"] / "users.acl").read_text().splitlines() if x.startswith("user agent "))
+    assert line.endswith(" " + config["acl-agent-rules"])
