@@ -28,7 +28,8 @@ POOL_LABELS = {"nvidia.com/gpu.present": "true", "workload": "ai-agents"}
 
 def gpu_node(name: str, pool: str, case: str, *, gpus: int = 8, allocatable: int | None = None,
              labels: dict | None = None, kwok: bool = True) -> dict:
-    capacity = {"cpu": "96", "memory": "1024Gi", "pods": "110", "nvidia.com/gpu": str(gpus)}
+    capacity = {"cpu": "96", "memory": "1024Gi", "ephemeral-storage": "1Ti", "pods": "110",
+                "nvidia.com/gpu": str(gpus)}
     alloc = {**capacity, "nvidia.com/gpu": str(gpus if allocatable is None else allocatable)}
     return {
         "apiVersion": "v1", "kind": "Node",
@@ -256,3 +257,50 @@ def test_site_stops_before_the_namespace_step_when_the_gate_fails(kubectl):
     finally:
         kubectl.run("delete", "namespace", ns, "--wait=false", check=False)
 
+
+
+def test_role_keeps_other_owners_taints_and_removes_only_its_own(kubectl, tmp_path):
+    """gpu_nodes on a node that carries taints of other owners (kubectl taint: the operator's
+    out-of-service and maintenance taints). They survive every converge, a second converge reports
+    changed=0, and a pool taint removed from the inventory is removed from the node."""
+    pool = f"t-{uuid.uuid4().hex[:8]}"
+    name = f"{pool}-taints-0"
+    dedicated = {"key": "dedicated", "value": "gpu", "effect": "NoExecute"}
+    kubectl.apply(gpu_node(name, pool, "taints"))
+    try:
+        kubectl.run("taint", "node", name, "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute")
+        kubectl.run("taint", "node", name, "maintenance=disk:PreferNoSchedule")
+        theirs = [t for t in kubectl.json("get", "node", name)["spec"]["taints"] if t["key"] != GPU_TAINT["key"]]
+        assert sorted(t["key"] for t in theirs) == ["maintenance", "node.kubernetes.io/out-of-service"]
+        play = tmp_path / "play.yml"
+        play.write_text(ROLE_PLAY)
+
+        def converge(taints, *args):
+            pools = [{"name": "taints", "selector": {"node-pool": pool}, "nodes": 1, "gpus_per_node": 8,
+                      "labels": {"workload": "ai-agents"}, "taints": taints}]
+            vars_file = tmp_path / "vars.yml"
+            vars_file.write_text(yaml.safe_dump({
+                "gpu_nodes_pools": pools, "gpu_nodes_gate_enabled": False, "gpu_nodes_device_plugin_enabled": False,
+                "gpu_nodes_runtime_class_enabled": False}))
+            run = run_site(None, "-e", f"@{vars_file}", *args, playbook=play)
+            assert run.rc == 0, run.output[-4000:]
+            return run, kubectl.json("get", "node", name)["spec"]["taints"]
+
+        _, taints = converge([GPU_TAINT, dedicated])
+        assert [t for t in taints if t["key"] not in ("nvidia.com/gpu", "dedicated")] == theirs  # timeAdded too
+        assert {"key": "dedicated", "value": "gpu", "effect": "NoExecute"} in [
+            {k: t[k] for k in ("key", "value", "effect")} for t in taints if "value" in t]
+
+        again, same = converge([GPU_TAINT, dedicated])
+        assert again.stats()["changed"] == 0, again.changed_tasks()
+        assert same == taints
+
+        check, unchanged = converge([GPU_TAINT], "--check")
+        assert check.stats()["changed"] == 1 and unchanged == taints
+        _, fewer = converge([GPU_TAINT])
+        assert sorted(t["key"] for t in fewer) == ["maintenance", "node.kubernetes.io/out-of-service", "nvidia.com/gpu"]
+        assert [t for t in fewer if t["key"] != "nvidia.com/gpu"] == theirs
+        again, _ = converge([GPU_TAINT])
+        assert again.stats()["changed"] == 0, again.changed_tasks()
+    finally:
+        kubectl.run("delete", "node", name, "--wait=false", check=False)
