@@ -150,7 +150,7 @@ class Renderer:
             return templar
         # what the gpu_nodes step's read of each pool finds: one node, without taints
         pools = templar.template(self.trusted("{{ gpu_nodes_pools }}"))
-        found = [{"item": pool, "resources": [{"metadata": {"name": f"gpu-{i}"}, "spec": {}}]}
+        found = [{"item": pool, "resources": [{"metadata": {"name": f"gpu-{i}", "resourceVersion": "1"}, "spec": {}}]}
                  for i, pool in enumerate(pools)]
         templar.available_variables = {**templar.available_variables, "_gpu_nodes_found": {"results": found}}
         return templar
