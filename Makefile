@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 REGION ?= local
 
-.PHONY: setup demo cluster-up cluster-down cluster-status lint unit test molecule bench collection ee-context clean
+.PHONY: setup demo cluster-up cluster-down cluster-status lint sanity units unit test molecule bench collection ee-context clean
 
 setup:
 	./scripts/setup.sh
@@ -32,6 +32,21 @@ lint:
 	$(VENV)/ruff check .
 	$(VENV)/yamllint -s .
 	$(VENV)/ansible-lint --profile production
+
+# ansible-test on the collection as built (scripts/ansible-test.sh), in ansible-test's own virtual
+# environments, with the Python we support. Sanity: docs vs argument specs, pylint, pep8, imports...
+sanity:
+	./scripts/ansible-test.sh sanity --venv --python 3.11
+
+# The unit tests that need nothing but the collection run through ansible-test units; pytest runs
+# every other test (they need the checkout: its .venv, localcluster, fixtures, promtool, redis-server).
+COLLECTION_UNITS := $(addprefix tests/unit/,test_action_docs.py test_failover.py test_inputs_agent.py \
+  test_inputs_autoscaling.py test_inputs_config.py test_inputs_gpu_nodes.py test_inputs_mesh.py \
+  test_inputs_monitoring.py test_inputs_namespace.py test_inputs_redis.py test_inputs_secrets.py \
+  test_kube_apply_fields.py test_kube_readiness.py test_poll.py test_secrets_and_quantities.py \
+  test_secrets_plan.py test_steps.py)
+units:
+	./scripts/ansible-test.sh units --venv --python 3.11 $(COLLECTION_UNITS)
 
 unit:
 	$(VENV)/pytest tests/unit

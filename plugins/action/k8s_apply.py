@@ -14,4 +14,5 @@ class ActionModule(KubeAction):
         return run_apply(client, args["objects"], field_manager=args["field_manager"], namespace=args["namespace"],
                          state=args["state"], force_conflicts=args["force_conflicts"], wait=args["wait"],
                          wait_timeout=args["wait_timeout"], wait_condition=args["wait_condition"], prune=args["prune"],
-                         check_mode=bool(self._task.check_mode), want_diff=bool(self._task.diff))
+                         released_fields=args["released_fields"], check_mode=bool(self._task.check_mode),
+                         want_diff=bool(self._task.diff))

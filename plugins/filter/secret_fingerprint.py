@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.agentic.platform.plugins.module_utils.secret_data import (
-    assemble,
-    b64decode_values,
-    plan,
-    rotation_conflicts,
-)
+from ansible_collections.agentic.platform.plugins.module_utils.secret_data import assemble_secret, decide
 from ansible_collections.agentic.platform.plugins.module_utils.secret_fingerprint import (
     sealed_fingerprint,
     sealed_fingerprint_matches,
@@ -24,14 +19,16 @@ description:
     annotation C(agentic.platform/secrets-version).
   - C(sealed_fingerprint) returns a salted scrypt digest C(scrypt$salt$digest) of the data;
     C(sealed_fingerprint_matches(stored)) tells whether a stored digest was made from the data.
-  - C(secrets_plan(given, existing, sealed_keys)) lists the groups of makeable keys to generate;
-    C(secrets_rotation_conflicts(existing, given, key_vars)), applied to the live Secret's annotations, names the
-    inventory variables whose value would undo a rotation.
-  - C(secrets_assemble(given, existing, generated, sealed_keys, provided_keys)) returns the data to
-    write and the keys kept sealed; C(secret_b64decode_values) decodes a Secret's data.
+  - C(secrets_plan(groups, key_vars, given, sealed_keys)), applied to the Secrets read from the
+    cluster (a list of zero or one), decides what is given, reused and generated, and names the
+    inventory variables whose value would undo a rotation (module_utils/secret_data.py C(decide)).
+  - C(secrets_assemble(groups, generated, provided_keys, mode)), applied to that plan, returns the
+    data to write, the keys kept sealed or generated, and the secrets version (C(assemble_secret)).
 options:
   _input:
-    description: The Secret data, a dict of key to string value .
+    description:
+      - The Secret data (a dict of key to string value); for C(secrets_plan) the Secrets read, for
+        C(secrets_assemble) the plan.
     type: raw
     required: true
 """
@@ -50,14 +47,19 @@ _value:
 """
 
 
+def _plan(live: list | dict | None, groups: dict, key_vars: dict, given: dict, sealed_keys: list | None = None) -> dict:
+    """``decide`` on k8s_read's resources (the Secret, or none)."""
+    if isinstance(live, list):
+        live = live[0] if live else None
+    return decide(live, groups, key_vars, given, sealed_keys)
+
+
 class FilterModule:
     def filters(self):
         return {
             "secrets_version": secrets_version,
             "sealed_fingerprint": sealed_fingerprint,
             "sealed_fingerprint_matches": sealed_fingerprint_matches,
-            "secret_b64decode_values": b64decode_values,
-            "secrets_plan": plan,
-            "secrets_assemble": assemble,
-            "secrets_rotation_conflicts": rotation_conflicts,
+            "secrets_plan": _plan,
+            "secrets_assemble": assemble_secret,
         }

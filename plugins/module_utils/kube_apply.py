@@ -112,10 +112,10 @@ class Applier:
         return self._namespaces[name]
 
     # ---- apply ---------------------------------------------------------------------------
-    def apply(self, obj: dict, before: dict | bool | None = False) -> dict:
+    def apply(self, obj: dict, before: dict | bool | None = False, manager: str | None = None) -> dict:
         """Server-side apply one object (dry-run in check mode); ``before`` is the live object when
-        already read (None: it does not exist). Returns {'ref', 'operation', 'changed', 'before',
-        'after'} with raw objects."""
+        already read (None: it does not exist); ``manager`` another field manager than the step's.
+        Returns {'ref', 'operation', 'changed', 'before', 'after'} with raw objects."""
         meta = obj["metadata"]
         api_version, kind, name, ns = obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace")
         if ns and self.check_mode and not self._namespace_exists(ns):
@@ -123,7 +123,7 @@ class Applier:
             return {"ref": ref(obj), "operation": "created", "changed": True, "before": None, "after": obj}
         if before is False:
             before = self.client.get(api_version, kind, name, ns)
-        query = {"fieldManager": self.field_manager, "fieldValidation": "Strict"}
+        query = {"fieldManager": manager or self.field_manager, "fieldValidation": "Strict"}
         if self.force_conflicts:
             query["force"] = "true"
         if self.check_mode:
@@ -159,6 +159,33 @@ class Applier:
                 raise ApplyError(f"deleting {ref(obj)} failed: {exc}") from None
         return {"ref": ref(obj), "operation": "deleted", "changed": True, "before": before, "after": None}
 
+    def apply_releasing(self, obj: dict, before: dict | None, released: list[dict]) -> dict:
+        """Apply ``obj`` without the ``released`` fields ([{path, manager}]): they belong to another
+        manager (an autoscaler's replicas). A field nobody else holds would be removed, and reset to
+        its default, when the step's manager stops sending it, so that field's ``manager`` takes
+        it over first, at its live value; a new object gets the value in ``obj`` that way."""
+        sent = copy.deepcopy(obj)
+        for field in released:
+            pop_path(sent, field["path"])
+        held = [f for f in released if get_path(obj, f["path"]) is not MISSING]
+        if before is None:
+            if self.check_mode:  # what the object would be: created with the first value
+                return self.apply(obj, before)
+            outcome = self.apply(sent, before)
+            for field in held:
+                outcome["after"] = self.apply(partial(obj, field["path"]), outcome["after"], field["manager"])["after"]
+            return outcome
+        for field in held:
+            if set(field_owners(before, field["path"])) - {self.field_manager}:
+                continue  # held by another manager already
+            live = get_path(before, field["path"])
+            value = get_path(obj, field["path"]) if live is MISSING else live
+            if self.check_mode:  # a dry run cannot take the field over: send the value kept
+                set_path(sent, field["path"], value)
+            else:
+                self.apply(set_path(partial(obj, field["path"]), field["path"], value), before, field["manager"])
+        return self.apply(sent, before)
+
     # ---- wait ----------------------------------------------------------------------------
     def wait(self, objs: list[dict], timeout: float, condition: dict | None = None, deleted: bool = False) -> None:
         """Until every object is ready (see ``readiness.not_ready``), or gone when ``deleted``."""
@@ -189,9 +216,14 @@ class Applier:
 def run_apply(client: KubeClient, objects: list[dict], *, field_manager: str, namespace: str | None = None,
               state: str = "present", force_conflicts: bool = True, wait: bool = False,
               wait_timeout: float = 300, wait_condition: dict | None = None, check_mode: bool = False,
-              want_diff: bool = False, prune: dict | None = None, applier: Applier | None = None) -> dict:
+              want_diff: bool = False, prune: dict | None = None, released_fields: list[dict] | None = None,
+              applier: Applier | None = None) -> dict:
     """Apply (or delete) every object in order, then wait for all of them. Returns the action's
     result: changed, objects (a line each), resources (as stored, redacted) and diff.
+
+    ``released_fields`` ([{kind, name, path, manager}]) are fields of the objects of that kind
+    (and name, when given) that belong to another manager once the object exists (see
+    ``Applier.apply_releasing``).
 
     ``prune`` ({api_version, kind, label_selector, keep}) first deletes the objects of that kind
     in ``namespace`` that match the selector, are not among ``objects``, and are not among the
@@ -205,7 +237,8 @@ def run_apply(client: KubeClient, objects: list[dict], *, field_manager: str, na
             outcomes += [applier.delete(o) for o in prepared]
         else:
             befores = live_objects(client, prepared)
-            outcomes += [applier.apply(o, before) for o, before in zip(prepared, befores, strict=True)]
+            outcomes += [applier.apply_releasing(o, before, released) if (released := releasing(o, released_fields))
+                         else applier.apply(o, before) for o, before in zip(prepared, befores, strict=True)]
         if wait and not check_mode and prepared:
             applier.wait(prepared, wait_timeout, wait_condition, deleted=state == "absent")
     except (ApiError, KubeError) as exc:
@@ -224,6 +257,67 @@ def run_apply(client: KubeClient, objects: list[dict], *, field_manager: str, na
     return result
 
 
+def releasing(obj: dict, released_fields: list[dict] | None) -> list[dict]:
+    """The released fields that apply to ``obj``."""
+    return [f for f in released_fields or [] if f["kind"] == obj["kind"]
+            and f.get("name") in (None, obj["metadata"]["name"])]
+
+
+# ---- fields as dotted paths (spec.replicas) -----------------------------------------------
+
+MISSING = object()
+
+
+def get_path(obj: dict | None, path: str):
+    node = obj
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return MISSING
+        node = node[part]
+    return node
+
+
+def set_path(obj: dict, path: str, value) -> dict:
+    *parents, last = path.split(".")
+    node = obj
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+    return obj
+
+
+def pop_path(obj: dict, path: str) -> None:
+    *parents, last = path.split(".")
+    node = get_path(obj, ".".join(parents)) if parents else obj
+    if isinstance(node, dict):
+        node.pop(last, None)
+
+
+def partial(obj: dict, path: str) -> dict:
+    """The object's identity and the one field: what a manager of that field alone applies."""
+    meta = obj["metadata"]
+    identity = {k: meta[k] for k in ("name", "namespace") if meta.get(k)}
+    return set_path({"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": identity}, path,
+                    get_path(obj, path))
+
+
+def field_owners(obj: dict | None, path: str) -> list[str]:
+    """The field managers whose managed fields (``metadata.managedFields``) contain the field;
+    status-subresource entries aside. Sorted, without repeats."""
+    owners = set()
+    for entry in ((obj or {}).get("metadata") or {}).get("managedFields") or []:
+        if entry.get("subresource") == "status":
+            continue
+        node = entry.get("fieldsV1") or {}
+        for part in path.split("."):
+            node = node.get(f"f:{part}") if isinstance(node, dict) else None
+            if node is None:
+                break
+        else:
+            owners.add(entry.get("manager", ""))
+    return sorted(owners)
+
+
 def pruned(client: KubeClient, prune: dict, namespace: str | None, keep_these: list[dict]) -> list[dict]:
     """The objects ``prune`` selects for deletion, oldest first."""
     api_version, kind = prune.get("api_version") or "v1", prune["kind"]
@@ -233,8 +327,8 @@ def pruned(client: KubeClient, prune: dict, namespace: str | None, keep_these: l
     candidates = sorted((i for i in items if i["metadata"]["name"] not in kept),
                         key=lambda i: (i["metadata"].get("creationTimestamp", ""), i["metadata"]["name"]))
     expired = candidates[:max(len(candidates) - max(prune.get("keep") or 0, 0), 0)]
-    return [{"apiVersion": api_version, "kind": kind, "metadata": {"name": i["metadata"]["name"],
-                                                                  "namespace": i["metadata"].get("namespace")}}
+    return [{"apiVersion": api_version, "kind": kind,
+             "metadata": {"name": i["metadata"]["name"], "namespace": i["metadata"].get("namespace")}}
             for i in expired]
 
 

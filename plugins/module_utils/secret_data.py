@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import base64
 
+from ansible_collections.agentic.platform.plugins.module_utils.secret_fingerprint import secrets_version
 from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.common import (
     ANNOTATION_PREFIX,
     LAST_ROTATED_SUFFIX,
+    SECRETS_VERSION_ANNOTATION,
 )
 
 
 def b64decode_values(data: dict | None) -> dict:
-    """A Secret's .data with every value base64-decoded to text."""
-    return {key: base64.b64decode(value).decode() for key, value in (data or {}).items()}
+    """A Secret's .data with every value base64-decoded to text. A value that is not UTF-8 (legal
+    in a Secret: a keystore, a binary key) keeps its bytes as surrogates (surrogateescape), which
+    Ansible's ``b64encode`` filter turns back into the same bytes."""
+    return {key: base64.b64decode(value).decode("utf-8", "surrogateescape") for key, value in (data or {}).items()}
 
 
 def _source(keys: list, given: dict, existing: dict, sealed_keys: list) -> str:
@@ -66,7 +70,6 @@ def assemble(groups: dict, given: dict, existing: dict, generated: dict, sealed_
     return {"data": data, "kept": sorted(kept), "generated": sorted(made)}
 
 
-
 def rotation_conflicts(annotations: dict | None, existing: dict, given: dict, key_vars: dict) -> list:
     """The inventory variables whose value would undo a rotation: the cluster's value of the key
     was rotated (the rotation playbook's last-rotated annotation of the key, or of the slot it
@@ -81,3 +84,36 @@ def rotation_conflicts(annotations: dict | None, existing: dict, given: dict, ke
         if when and given.get(key) and existing.get(key) and given[key] != existing[key]:
             out.append(f"{var} (key {key}, rotated {when})")
     return sorted(out)
+
+
+# ---- the secrets step's two decisions (filters secrets_plan and secrets_assemble) ----------
+
+def decide(live: dict | None, groups: dict, key_vars: dict, given: dict, sealed_keys: list | None = None) -> dict:
+    """What the step does before anything is generated, from the Secret in the cluster (``live``,
+    None when there is none), the inventory's values (``given``: key -> value, as set) and, in
+    GitOps mode, the keys already sealed. ``key_vars`` maps every key to its inventory variable.
+
+    Returns {given, existing, existing_version, sealed_keys, generate, conflicts}: ``generate``
+    the groups to make now (never what the cluster or the sealed manifest holds), ``conflicts``
+    the variables whose value would undo a rotation (names only)."""
+    given = {key: "" if given.get(key) is None else str(given[key]) for key in key_vars}
+    existing = b64decode_values((live or {}).get("data"))
+    annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+    sealed_keys = sorted(sealed_keys or [])
+    return {"given": given, "existing": existing, "existing_version": annotations.get(SECRETS_VERSION_ANNOTATION, ""),
+            "sealed_keys": sealed_keys, "generate": plan(groups, given, existing, sealed_keys),
+            "conflicts": rotation_conflicts(annotations, existing, given, key_vars)}
+
+
+def assemble_secret(decided: dict, groups: dict, generated: dict, provided_keys: list, mode: str = "apply") -> dict:
+    """The data to write, as ``assemble``, and its ``version`` (the pod-template annotation): in
+    apply mode the version already on the Secret while the cluster holds this very data (keys
+    other writers added do not count, and the rotation module's version survives), a new one
+    when it changed; empty in sealed mode, which versions the sealed manifest instead."""
+    out = assemble(groups, decided["given"], decided["existing"], generated, decided["sealed_keys"], provided_keys)
+    version = ""
+    if mode == "apply":
+        existing, data = decided["existing"], out["data"]
+        held = {key: existing[key] for key in data if key in existing} == data
+        version = decided["existing_version"] if held and decided["existing_version"] else secrets_version(data)
+    return {**out, "version": version}

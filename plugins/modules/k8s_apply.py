@@ -73,6 +73,32 @@ options:
         description: How many of the newest to keep (by creationTimestamp, then name).
         type: int
         default: 0
+  released_fields:
+    description:
+      - Fields that belong to another manager once the object exists, such as a Deployment's
+        C(spec.replicas) under an autoscaler. The step's field manager leaves them out of its apply and
+        never resets them; the value in O(objects) is only the first one, that of a new object.
+      - Where nobody but the step's field manager holds such a field (an object applied before the
+        field was released), O(released_fields[].manager) first takes it over at its live value, so
+        that the field keeps its value instead of going back to its default.
+    type: list
+    elements: dict
+    suboptions:
+      kind:
+        description: The kind of the objects the field belongs to.
+        type: str
+        required: true
+      name:
+        description: The name of the object; all objects of O(released_fields[].kind) when not given.
+        type: str
+      path:
+        description: The field, as a dotted path such as C(spec.replicas).
+        type: str
+        required: true
+      manager:
+        description: The field manager that holds the field while nobody else does (C(agentic.platform/replicas)).
+        type: str
+        required: true
   wait_condition:
     description: Wait for this status condition instead of the kind's readiness.
     type: dict
@@ -90,11 +116,13 @@ extends_documentation_fragment:
   - agentic.platform.kube_auth
 attributes:
   check_mode:
+    description: Every apply is a server-side dry run; objects in a namespace not created yet are reported as new.
     support: full
   diff_mode:
+    description: The changed objects, before and after, Secret values redacted.
     support: full
 author:
-  - agentic.platform developers
+  - agentic.platform developers (@agentic)
 """
 
 EXAMPLES = r"""
@@ -105,6 +133,14 @@ EXAMPLES = r"""
     field_manager: agentic.platform
     wait: true
     wait_timeout: 300
+
+- name: Apply the agent; its replicas are the autoscaler's once the Deployment exists
+  agentic.platform.k8s_apply:
+    objects: "{{ lookup('ansible.builtin.template', 'agent.yml.j2') | ansible.builtin.from_yaml_all | list }}"
+    namespace: agents
+    released_fields:
+      - {kind: Deployment, path: spec.replicas, manager: agentic.platform/replicas}
+    wait: true
 """
 
 RETURN = r"""

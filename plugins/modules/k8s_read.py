@@ -41,11 +41,13 @@ extends_documentation_fragment:
   - agentic.platform.kube_auth
 attributes:
   check_mode:
+    description: Reads only; check mode runs the same reads.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
 author:
-  - agentic.platform developers
+  - agentic.platform developers (@agentic)
 """
 
 EXAMPLES = r"""

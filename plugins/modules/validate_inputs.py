@@ -22,11 +22,13 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Checks only; the same in check mode.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
 author:
-  - agentic.platform developers
+  - agentic.platform developers (@agentic)
 """
 
 EXAMPLES = r"""
