@@ -42,6 +42,7 @@ from rotation_support import (  # noqa: E402
     api_client,
     create_agent_deployment,
     create_secret,
+    kube_client,
     wait_deployment_available,
 )
 
@@ -100,8 +101,10 @@ def main() -> int:
                        redis=RedisEndpoint("127.0.0.1", srv.port), audit_log=str(tmp / "audit.jsonl"),
                        audit_events=False)
         t_rot = time.perf_counter()
-        result = Rotation(Kube(api, ns, "agentic.platform.rotation"), opts,
+        client = kube_client()
+        result = Rotation(Kube(client, ns, "agentic.platform.rotation"), opts,
                           after_phase=lambda phase: marks.append((phase, time.perf_counter()))).run()
+        client.close()
         t_end = time.perf_counter()
         time.sleep(1)
         stop.set()

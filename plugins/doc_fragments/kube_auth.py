@@ -42,8 +42,9 @@ options:
     type: path
     aliases: [ssl_ca_cert]
 notes:
-  - Runs in the controller (no module is sent to the host) over one keep-alive HTTPS connection,
-    with no Python dependency beyond ansible-core.
+  - Talks to the API server with the collection's own client over one keep-alive HTTPS connection,
+    with no Python dependency beyond ansible-core; the actions run in the controller (no module is
+    sent to the host), M(agentic.platform.secret_rotation) where its host runs (it must reach Redis).
   - Credentials (tokens, basic auth, exec plugins) are never sent to an C(http://) API server; such a
     configuration is refused.
   - Reads, server-side applies and deletes are retried when the API server answers 429, or 503

@@ -28,7 +28,9 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 def canonical(data: dict) -> bytes:
     """The data as canonical JSON bytes (sorted keys, no spaces)."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    # surrogateescape: values that are not UTF-8 text (see secret_data.b64decode_values) as their bytes
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogateescape")
 
 
 def secrets_version(data: dict, key_name: str = VERSION_KEY) -> str:
@@ -36,7 +38,7 @@ def secrets_version(data: dict, key_name: str = VERSION_KEY) -> str:
     key = data.get(key_name)
     if not key:
         raise ValueError(f"secrets_version needs a non-empty '{key_name}' in the data as its key")
-    return hmac.new(str(key).encode(), canonical(data), hashlib.sha256).hexdigest()[:16]
+    return hmac.new(str(key).encode("utf-8", "surrogateescape"), canonical(data), hashlib.sha256).hexdigest()[:16]
 
 
 def sealed_fingerprint(data: dict, salt: bytes | None = None) -> str:

@@ -33,10 +33,15 @@ description:
     the module, to the ConfigMap C(agentic-rotation-audit) and as a Kubernetes Event on the Secret.
     Fingerprints are keyed with I(audit_key) or the Secret C(agentic-rotation-audit-key) (created on first use).
   - In check mode it reports, from metadata only, whether the key is due and what would happen.
+  - One rotation of a Secret at a time, whoever runs it (a CronJob, an AWX job, a person) - the run
+    holds the Lease C(<secret_name>.rotation) (C(coordination.k8s.io/v1), holder and expiry) from
+    before it reads the Secret until its audit is written, renewed while it runs and released on every
+    way out. A second run waits up to I(lock_timeout) and then fails naming the holder; a Lease its
+    holder stopped renewing 30 seconds ago (or whose holder process on this host is gone) is taken over.
 author:
   - agentic.platform developers
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - agentic.platform.kube_auth
 options:
   kind:
     description: What is rotated.
@@ -169,18 +174,25 @@ options:
   actor:
     description: Who rotates, for the audit trail (default user@host running the module).
     type: str
+  lock_timeout:
+    description: Seconds to wait for another run of the same Secret to finish before failing (0 fails at once).
+    type: int
+    default: 60
   field_manager:
     description: Field manager of the Secret and Deployment patches.
     type: str
     default: agentic.platform.rotation
 requirements:
-  - kubernetes >= 24.2.0
+  - PyYAML (to read a kubeconfig)
   - redis (for I(kind=redis))
   - cryptography (for I(kind=jwt))
 notes:
   - Never logs a value; every value option is C(no_log). Values are only ever written to the Secret's data.
-  - The module runs where the inventory host runs; the Redis endpoint must be reachable from there
-    (in-cluster CronJob, port-forward or a routable Service).
+  - Unlike M(agentic.platform.k8s_apply) this is a module, not an in-controller action - it runs where the
+    inventory host runs (the controller for the region hosts, C(ansible_connection=local); the pod of the
+    CronJob in docs/examples) because the Redis endpoint must be reachable from there (in-cluster CronJob,
+    port-forward or a routable Service). It talks to the API server with the collection's own client,
+    like the actions, with the same connection options (module defaults group C(agentic.platform.platform)).
 """
 
 EXAMPLES = r"""
@@ -276,20 +288,20 @@ audit:
 
 import os
 
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.agentic.platform.plugins.module_utils.kube_args import AUTH_ARG_SPEC
+from ansible_collections.agentic.platform.plugins.module_utils.kube_client import ApiError, KubeClient, KubeError
 from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.common import RotationError
 from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.engine import Options, run_rotation
 from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.kube import Kube
 from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.redis_acl import RedisEndpoint
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 SCHEDULES = ["daily", "weekly", "monthly", "quarterly"]
 
 
 def argument_spec():
-    spec = dict(
+    return dict(
+        AUTH_ARG_SPEC,
         kind=dict(type="str", required=True, choices=["redis", "jwt", "external"]),
         namespace=dict(type="str", required=True),
         secret_name=dict(type="str", default="agentic-ai-secrets"),
@@ -320,24 +332,24 @@ def argument_spec():
         audit_events=dict(type="bool", default=True),
         audit_key=dict(type="str", no_log=True),
         actor=dict(type="str"),
+        lock_timeout=dict(type="int", default=60),
         field_manager=dict(type="str", default="agentic.platform.rotation"),
     )
-    spec.update(AUTH_ARG_SPEC)
-    return spec
 
 
 def main():
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True,
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                               required_if=[("kind", "redis", ["redis_host"]), ("kind", "external", ["key"])])
     p = module.params
     for name in ("wait_timeout", "jwt_max_token_lifetime"):
         if p[name] <= 0:
             module.fail_json(msg=f"{name} must be a positive number of seconds, got {p[name]}")
-    for name in ("drain_seconds", "jwt_publish_lead"):
+    for name in ("drain_seconds", "jwt_publish_lead", "lock_timeout"):
         if p[name] < 0:
             module.fail_json(msg=f"{name} must be zero or more seconds, got {p[name]}")
     try:
-        api = get_api_client(module=module).client.client
+        client = KubeClient.from_config(kubeconfig=p["kubeconfig"], context=p["context"], host=p["host"],
+                                        api_key=p["api_key"], validate_certs=p["validate_certs"], ca_cert=p["ca_cert"])
         redis_ep = None
         if p["kind"] == "redis":
             redis_ep = RedisEndpoint(host=p["redis_host"], port=p["redis_port"], admin_user=p["redis_admin_user"],
@@ -352,11 +364,13 @@ def main():
             jwt_publish_lead=p["jwt_publish_lead"], new_value=p["new_value"], rollback=p["rollback"],
             audit_log=os.path.expanduser(p["audit_log"]) if p["audit_log"] else None,
             audit_configmap=p["audit_configmap"], audit_events=p["audit_events"], audit_key=p["audit_key"],
-            actor=p["actor"], check_mode=module.check_mode)
-        kube = Kube(api, p["namespace"], p["field_manager"])
-    except (RotationError, CoreException) as exc:
+            actor=p["actor"], lock_timeout=p["lock_timeout"], check_mode=module.check_mode)
+    except (RotationError, KubeError, ApiError) as exc:
         module.fail_json(msg=str(exc))
-    result = run_rotation(kube, opts)
+    try:
+        result = run_rotation(Kube(client, p["namespace"], p["field_manager"]), opts)
+    finally:
+        client.close()
     diff = result.pop("diff", None)
     if module._diff and diff is not None:
         result["diff"] = diff

@@ -82,22 +82,35 @@ class RedisServer:
             conn.close()
 
 
-def api_client():
-    kubeconfig = Path.home() / ".local/share/agentic-platform/clusters/local/kubeconfig"
+def kubeconfig() -> Path:
     if os.environ.get("AGENTIC_STATE"):
-        kubeconfig = Path(os.environ["AGENTIC_STATE"]) / "clusters/local/kubeconfig"
-    return k8s_config.new_client_from_config(config_file=str(kubeconfig), context="agentic-local")
+        return Path(os.environ["AGENTIC_STATE"]) / "clusters/local/kubeconfig"
+    return Path.home() / ".local/share/agentic-platform/clusters/local/kubeconfig"
 
 
-def create_secret(api, namespace: str, data: dict[str, str], schedule: str = "monthly") -> None:
+def api_client():
+    return k8s_config.new_client_from_config(config_file=str(kubeconfig()), context="agentic-local")
+
+
+def kube_client():
+    """The collection's own client (what the module uses) on the local cluster."""
+    from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient
+
+    return KubeClient.from_config(kubeconfig=str(kubeconfig()), context="agentic-local")
+
+
+def create_secret(api, namespace: str, data: dict[str, str | bytes], schedule: str = "monthly") -> None:
     import base64
+
+    def raw(v: str | bytes) -> bytes:
+        return v if isinstance(v, bytes) else v.encode()
 
     body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": SECRET, "namespace": namespace,
                          "labels": {"rotation-schedule": schedule, "security-tier": "high",
                                     "app.kubernetes.io/name": "agentic-ai-secrets",
                                     "app.kubernetes.io/managed-by": "agentic.platform"}},
-            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+            "data": {k: base64.b64encode(raw(v)).decode() for k, v in data.items()}}
     k8s.CoreV1Api(api).create_namespaced_secret(namespace, body)
 
 
@@ -142,12 +155,28 @@ def wait_deployment_available(api, namespace: str, name: str = "mcp-agent", time
 
 
 def read_secret(api, namespace: str) -> tuple[dict[str, str], dict[str, str]]:
-    """(data decoded, annotations) of the Secret."""
+    """(data decoded, annotations) of the Secret; a value that is not UTF-8 stays bytes."""
     import base64
 
+    def text(raw: bytes) -> str | bytes:
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            return raw
+
     obj = k8s.CoreV1Api(api).read_namespaced_secret(SECRET, namespace)
-    data = {k: base64.b64decode(v).decode() for k, v in (obj.data or {}).items()}
+    data = {k: text(base64.b64decode(v)) for k, v in (obj.data or {}).items()}
     return data, dict(obj.metadata.annotations or {})
+
+
+def lease(api, namespace: str):
+    """The rotation lock of the Secret (None when nobody holds it)."""
+    try:
+        return k8s.CoordinationV1Api(api).read_namespaced_lease(f"{SECRET}.rotation", namespace)
+    except k8s.ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
 
 
 def rotation_state(api, namespace: str, key: str = "redis-password") -> dict:

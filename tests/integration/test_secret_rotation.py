@@ -5,6 +5,7 @@ ACL file, and ansible-playbook playbooks/rotate_secrets.yml as an operator runs 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import secrets
 import sys
@@ -17,6 +18,7 @@ from kubernetes import client as k8s
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rotation_support import (
+    SECRET,
     ClientLoad,
     KubeletSync,
     RedisServer,
@@ -24,6 +26,8 @@ from rotation_support import (
     create_agent_deployment,
     create_secret,
     free_port,
+    kube_client,
+    lease,
     read_secret,
     recap,
     rotation_state,
@@ -178,6 +182,7 @@ def test_redis_unreachable_after_phase_one_fails_clearly_and_rolls_back(env):
     assert rotation_state(env.api, env.ns)["version"] == 1
     assert env.redis.agent_accepts(env.first_password)
     assert env.audit_records()[-1]["outcome"] == "rolled-back"
+    assert lease(env.api, env.ns) is None  # the lock is released on a failed run too
     # unreachable from the start: nothing is staged at all
     res = env.play(extra_vars={"rotation_redis_port": closed, "rotation_force": True})
     assert res.returncode != 0 and f"Redis at 127.0.0.1:{closed}" in res.stdout
@@ -248,7 +253,15 @@ def test_bad_input_fails_before_any_write(env):
     core = k8s.CoreV1Api(env.api)
     rv = core.read_namespaced_secret("agentic-ai-secrets", env.ns).metadata.resource_version
     res = env.play(extra_vars={"rotation_force": True, "rotation_redis_port": 70000})
-    assert res.returncode != 0 and "rotation_redis_port must be between 1 and 65535" in res.stdout
+    assert res.returncode != 0 and "rotation_redis_port must be a whole number from 1 to 65535" in res.stdout
+    # no Deployment to roll: the old Redis password would go while pods still use it
+    res = env.play(extra_vars={"rotation_force": True, "rotation_deployments": []})
+    assert res.returncode != 0 and "rotation_deployments must list at least one Deployment" in res.stdout
+    # keys of the redis and jwt kinds (and their slots) are not external keys
+    for key in ("redis-password-next", "jwt-private-key", "redis-admin-password"):
+        res = env.play(extra_vars={"rotation_force": True, "rotation_external_keys": [
+            {"key": key, "value": "ext-" + secrets.token_urlsafe(20)}]})
+        assert res.returncode != 0 and f"(key '{key}')" in res.stdout, res.stdout[-2000:]
     res = env.play(extra_vars={"rotation_force": True, "rotation_jwt_algorithm": "HS256", "rotation_jwt_enabled": True})
     assert res.returncode != 0 and "rotation_jwt_algorithm" in res.stdout
     assert core.read_namespaced_secret("agentic-ai-secrets", env.ns).metadata.resource_version == rv
@@ -396,3 +409,210 @@ def test_cronjob_example_passes_strict_server_side_dry_run(kubectl, namespace):
                       "--field-manager=pytest", "-f", "-", input_text=manifest, check=False)
     assert res.returncode == 0, res.stderr
     assert "cronjob.batch/agentic-secret-rotation serverside-applied (server dry run)" in res.stdout
+
+
+# ---- hardening (issue 11, items 1-7) ------------------------------------------------------------
+
+def engine_run(env, **options):
+    """One rotation in this process, over the collection's client, as the module runs it."""
+    from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.engine import Options, Rotation
+    from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.kube import Kube
+    from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.redis_acl import RedisEndpoint
+
+    after_phase = options.pop("after_phase", None)
+    opts = Options(namespace=env.ns, audit_log=str(env.audit), **{
+        "redis": RedisEndpoint("127.0.0.1", env.redis.port), "wait_timeout": 120, "drain_seconds": 1, **options})
+    client = kube_client()
+    try:
+        return Rotation(Kube(client, env.ns, "pytest.rotation"), opts, after_phase=after_phase).run()
+    finally:
+        client.close()
+
+
+def secret_rv(env) -> str:
+    return k8s.CoreV1Api(env.api).read_namespaced_secret(SECRET, env.ns).metadata.resource_version
+
+
+def set_key(env, key: str, value: str | bytes) -> None:
+    raw = value if isinstance(value, bytes) else value.encode()
+    k8s.CoreV1Api(env.api).patch_namespaced_secret(SECRET, env.ns, {"data": {key: base64.b64encode(raw).decode()}})
+
+
+def test_an_empty_external_value_is_refused_naming_the_key_and_nothing_changes(env):
+    old = "sk-old-" + secrets.token_urlsafe(20)
+    set_key(env, "openai-api-key", old)
+    rv = secret_rv(env)
+    unset = {"rotation_redis_enabled": False, "rotation_force": True, "rotation_external_keys": [
+        {"key": "openai-api-key", "value": "{{ lookup('ansible.builtin.env', 'AGENTIC_TEST_UNSET_VARIABLE') }}"}]}
+    res = env.play(extra_vars=unset)
+    assert res.returncode != 0 and "(key 'openai-api-key'): value is empty" in res.stdout, res.stdout[-3000:]
+    # the module refuses it too, whoever calls it
+    result = engine_run(env, kind="external", key="openai-api-key", new_value="", force=True)
+    assert result["failed"] and "key openai-api-key is due but its new value is empty" in result["msg"]
+    assert secret_rv(env) == rv and env.secret()[0]["openai-api-key"] == old
+    assert lease(env.api, env.ns) is None
+
+
+def test_rollback_never_removes_a_password_the_secret_holds(env):
+    """Another writer moves the rotation on (to secret-updated, the Secret on the new password)
+    while this run still acts on its copy from acl-added: the run fails, and the guarded
+    rolling-back write keeps it from removing the new password from Redis."""
+    core = k8s.CoreV1Api(env.api)
+
+    def other_run_moves_on(phase: str) -> None:
+        if phase != "acl-added":
+            return
+        obj = core.read_namespaced_secret(SECRET, env.ns)
+        state = json.loads(obj.metadata.annotations["rotation.agentic.platform/redis-password"])
+        state["phase"] = "secret-updated"
+        core.patch_namespaced_secret(SECRET, env.ns, {
+            "metadata": {"annotations": {"rotation.agentic.platform/redis-password": json.dumps(state),
+                                         "agentic.platform/secrets-version": state["secrets_version"]}},
+            "data": {"redis-password": obj.data["redis-password-next"],
+                     "redis-password-previous": obj.data["redis-password"], "redis-password-next": None}})
+
+    result = engine_run(env, kind="redis", force=True, after_phase=other_run_moves_on)
+    assert result["failed"], result
+    data, _ = env.secret()
+    assert rotation_state(env.api, env.ns)["phase"] == "secret-updated"
+    assert env.redis.agent_accepts(data["redis-password"]), "Redis lost the password the Secret holds"
+    assert env.redis.agent_accepts(env.first_password)
+    assert lease(env.api, env.ns) is None
+    # and the next run completes the rotation the other writer moved on
+    res = env.play()
+    assert res.returncode == 0, res.stdout[-3000:]
+    env.assert_completed(env.first_password)
+
+
+def test_a_rollback_interrupted_after_rolling_back_is_finished_by_the_next_run(env):
+    killed = env.play(extra_vars={"rotation_force": True}, env={"AGENTIC_ROTATION_FAULT_AFTER_PHASE": "acl-added"})
+    assert killed.returncode != 0
+    pending = env.secret()[0]["redis-password-next"]
+    env.redis.admin().execute_command("ACL", "SETUSER", "agent", "<" + pending)  # Redis lost its ACL change
+    stopped = env.play(env={"AGENTIC_ROTATION_FAULT_AFTER_PHASE": "rolling-back"})
+    assert stopped.returncode != 0
+    assert rotation_state(env.api, env.ns)["phase"] == "rolling-back"
+    res = env.play()
+    assert res.returncode == 0, res.stdout[-3000:]
+    data, _ = env.secret()
+    assert rotation_state(env.api, env.ns)["phase"] == "rolled-back" and "redis-password-next" not in data
+    assert data["redis-password"] == env.first_password and env.redis.agent_accepts(env.first_password)
+    assert not env.redis.agent_accepts(pending)
+
+
+def test_a_second_run_waits_for_the_lock_then_fails_naming_the_holder(env):
+    first = env.play(extra_vars={"rotation_force": True, "rotation_redis_drain_seconds": 20,
+                                 "rotation_actor": "first-operator"}, background=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and rotation_state(env.api, env.ns).get("phase") != "rolled":
+        time.sleep(0.2)
+    held = lease(env.api, env.ns)
+    assert held is not None and held.spec.lease_duration_seconds == 30 and held.spec.holder_identity
+    rv = secret_rv(env)
+    second = env.play(extra_vars={"rotation_force": True, "rotation_lock_timeout": 2, "rotation_actor": "second"})
+    assert second.returncode != 0
+    assert "is being rotated by first-operator" in second.stdout and held.spec.holder_identity in second.stdout
+    assert secret_rv(env) == rv
+    out, _ = first.communicate(timeout=120)
+    assert first.returncode == 0, out[-3000:]
+    env.assert_completed(env.first_password)
+    assert lease(env.api, env.ns) is None
+
+
+def test_an_expired_lock_is_taken_over(env):
+    stale = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    k8s.CoordinationV1Api(env.api).create_namespaced_lease(env.ns, {
+        "metadata": {"name": f"{SECRET}.rotation", "annotations": {"rotation.agentic.platform/actor": "ghost"}},
+        "spec": {"holderIdentity": "elsewhere/1/dead", "leaseDurationSeconds": 30, "acquireTime": stale,
+                 "renewTime": stale}})
+    res = env.play(extra_vars={"rotation_force": True, "rotation_lock_timeout": 0})
+    assert res.returncode == 0, res.stdout[-3000:]
+    env.assert_completed(env.first_password)
+    assert lease(env.api, env.ns) is None
+
+
+def test_binary_values_in_the_secret_are_kept_through_rotations(env):
+    keystore, binary_credential = bytes(range(256)) + b"\xff\xfe not UTF-8", b"\x80\x81 binary credential \xfe"
+    set_key(env, "keystore.p12", keystore)
+    set_key(env, "gcp-service-account", binary_credential)
+    res = env.play(extra_vars={"rotation_force": True})
+    assert res.returncode == 0, res.stdout[-3000:]
+    env.assert_completed(env.first_password)
+    new = "gcp-new-" + secrets.token_urlsafe(20)
+    res = env.play(extra_vars={"rotation_redis_enabled": False, "rotation_force": True, "rotation_external_keys": [
+        {"key": "gcp-service-account", "value": new}]})
+    assert res.returncode == 0, res.stdout[-3000:]
+    data, _ = env.secret()
+    assert data["keystore.p12"] == keystore
+    assert data["gcp-service-account"] == new and data["gcp-service-account-previous"] == binary_credential
+
+
+def test_check_mode_without_an_audit_key_reports_a_due_external_key(env):
+    set_key(env, "openai-api-key", "sk-old-" + secrets.token_urlsafe(20))
+    assert k8s.CoreV1Api(env.api).list_namespaced_secret(
+        env.ns, field_selector="metadata.name=agentic-rotation-audit-key").items == []
+    ext = {"rotation_redis_enabled": False, "rotation_force": True, "rotation_external_keys": [
+        {"key": "openai-api-key", "value": "sk-new-" + secrets.token_urlsafe(20)}]}
+    chk = env.play(extra_vars=ext, check=True)
+    assert chk.returncode == 0, chk.stdout[-3000:]
+    assert recap(chk.stdout)["changed"] == 1 and "equals the current value" not in chk.stdout, chk.stdout[-3000:]
+
+
+def test_an_audit_key_secret_without_its_key_is_a_clear_error(env):
+    k8s.CoreV1Api(env.api).create_namespaced_secret(env.ns, {
+        "metadata": {"name": "agentic-rotation-audit-key"}, "data": {"other": base64.b64encode(b"x").decode()}})
+    rv = secret_rv(env)
+    res = env.play(extra_vars={"rotation_force": True})
+    assert res.returncode != 0
+    assert "agentic-rotation-audit-key has no (or an empty) data key hmac-key" in res.stdout, res.stdout[-3000:]
+    assert secret_rv(env) == rv
+
+
+def test_audit_log_is_owner_only_never_through_a_symlink_and_a_write_error_is_reported(env, tmp_path):
+    ext = {"rotation_redis_enabled": False, "rotation_jwt_enabled": False, "rotation_force": True}
+
+    def rotate(audit: Path):
+        value = "sk-" + secrets.token_urlsafe(20)
+        return run_playbook(env.ns, env.redis.port, audit, extra_vars={**ext, "rotation_external_keys": [
+            {"key": "openai-api-key", "value": value}]})
+
+    loose = tmp_path / "loose.jsonl"
+    loose.write_text("")
+    loose.chmod(0o644)
+    res = rotate(loose)
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert oct(loose.stat().st_mode & 0o777) == "0o600" and json.loads(loose.read_text())["outcome"] == "completed"
+    target = tmp_path / "not-an-audit-log"
+    target.write_text("untouched\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    res = rotate(link)
+    assert res.returncode == 0 and "audit record not written to" in res.stdout + res.stderr, res.stdout[-3000:]
+    assert target.read_text() == "untouched\n"
+    directory = tmp_path / "a-directory.jsonl"
+    directory.mkdir()
+    res = rotate(directory)
+    assert res.returncode == 0 and "audit record not written to" in res.stdout + res.stderr, res.stdout[-3000:]
+    assert "Traceback" not in res.stdout + res.stderr
+    assert env.secret()[1]["rotation.agentic.platform/openai-api-key.last-rotated"]
+
+
+def test_a_binary_value_in_the_secret_survives_a_converge(kubectl, namespace):
+    """The secrets step (site.yml's converge path) on a Secret holding values that are not UTF-8:
+    another writer's key and one of the values the step reuses stay byte for byte."""
+    from site_support import run_site
+
+    playbook = Path(__file__).resolve().parent / "playbooks" / "namespace_config_secrets.yml"
+    first = run_site(namespace, playbook=playbook)
+    assert first.rc == 0, first.output[-4000:]
+    keystore, password = bytes(range(256)), b"\xfe\xff reused \x80"
+    kubectl.run("-n", namespace, "patch", "secret", SECRET, "--type=merge", "-p", json.dumps({"data": {
+        "keystore.p12": base64.b64encode(keystore).decode(),
+        "redis-password": base64.b64encode(password).decode()}}))
+    again = run_site(namespace, playbook=playbook)
+    assert again.rc == 0, again.output[-4000:]
+    data = kubectl.json("-n", namespace, "get", "secret", SECRET)["data"]
+    assert base64.b64decode(data["keystore.p12"]) == keystore
+    assert base64.b64decode(data["redis-password"]) == password
+    third = run_site(namespace, playbook=playbook)
+    assert third.rc == 0 and third.changed_tasks() == [], third.output[-4000:]

@@ -3,6 +3,7 @@ redaction, JWT key ids (RFC 7638 vector) and the Redis ACL steps against a real 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -70,6 +71,45 @@ def test_audit_guard_refuses_a_record_holding_a_value(tmp_path):
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
+def test_audit_guard_catches_multi_line_values_json_escaped():
+    """A PEM appears in a JSON record with its newlines escaped; each body line is secret too."""
+    pem = jwt_keys.generate("ES256")[0]
+    assert "\n" in pem
+    for leaked in (pem, pem.splitlines()[1]):
+        with pytest.raises(common.RotationError, match="would contain a secret value"):
+            assert_no_values({"message": f"bad key {leaked}"}, [pem])
+    assert pem.splitlines()[1] not in common.redact(json.dumps({"m": pem}), [pem])
+    assert_no_values({"message": "-----BEGIN PRIVATE KEY----- is a header, not a value"}, [pem])
+
+
+def test_audit_log_is_never_written_through_a_symlink_and_is_reset_to_owner_only(tmp_path):
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("not an audit log\n")
+    link = tmp_path / "audit.jsonl"
+    link.symlink_to(target)
+    with pytest.raises(OSError):
+        append_jsonl(str(link), {"a": 1})
+    assert target.read_text() == "not an audit log\n"
+    loose = tmp_path / "loose.jsonl"
+    loose.write_text("")
+    loose.chmod(0o644)
+    append_jsonl(str(loose), {"a": 1})
+    assert oct(loose.stat().st_mode & 0o777) == "0o600"
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError):  # at once, not blocked waiting for a reader
+        append_jsonl(str(fifo), {"a": 1})
+
+
+def test_binary_secret_values_round_trip():
+    raw = b"\x00\xff\xfe binary \x80 keystore"
+    encoded = base64.b64encode(raw).decode()
+    value = common.unb64(encoded)
+    assert common.b64(value) == encoded and not common.is_text(value) and common.is_text("text ok")
+    assert common.fingerprint(b"k", value) == common.fingerprint(b"k", raw)
+    assert "********" in common.redact(f"got {value}!", [value])
+
+
 def test_annotation_names_and_their_limits():
     assert common.annotation_names("redis-password") == (
         "rotation.agentic.platform/redis-password", "rotation.agentic.platform/redis-password.last-rotated")
@@ -85,6 +125,16 @@ def test_options_validation_names_the_problem():
     with pytest.raises(common.RotationError, match="redis_host is required"):
         Options(namespace="n", kind="redis")
     assert Options(namespace="n", kind="jwt").key == "jwt"
+    with pytest.raises(common.RotationError, match="deployments is empty"):
+        Options(namespace="n", kind="jwt", deployments=[])
+
+
+@pytest.mark.parametrize("key", ["redis-password", "redis-password-next", "redis-password-previous",
+                                 "redis-admin-password", "jwt-private-key", "jwt-next-kid", "llm-key-previous"])
+def test_external_kind_refuses_the_keys_of_the_other_kinds_and_their_slots(key):
+    with pytest.raises(common.RotationError, match=f"kind=external cannot rotate key '{key}'"):
+        Options(namespace="n", kind="external", key=key, new_value="x" * 20)
+    assert Options(namespace="n", kind="external", key="openai-api-key").key == "openai-api-key"
 
 
 def test_jwk_thumbprint_matches_rfc7638_example():

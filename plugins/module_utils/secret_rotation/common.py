@@ -6,6 +6,7 @@ import base64
 import datetime as _dt
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
@@ -24,6 +25,24 @@ SCHEDULES = {
     "monthly": _dt.timedelta(days=30),
     "quarterly": _dt.timedelta(days=90),
 }
+
+# The keys the redis and jwt kinds rotate by default (external keys may not use them).
+REDIS_KEY = "redis-password"
+JWT_PREFIX = "jwt"
+SLOT_SUFFIXES = ("-next", "-previous")
+
+
+def owned_by_other_kinds(key: str, redis_admin_key: str = "redis-admin-password") -> str | None:
+    """Why an external key may not be ``key``: the redis and jwt kinds own their keys and every
+    slot derived from them, and ``-next``/``-previous`` name the slots of a rotation."""
+    if key in (REDIS_KEY, redis_admin_key) or key.startswith(REDIS_KEY + "-"):
+        return f"{key!r} belongs to the redis kind (the Redis ACL holds it)"
+    if key == JWT_PREFIX or key.startswith(JWT_PREFIX + "-"):
+        return f"{key!r} belongs to the jwt kind (keys {JWT_PREFIX}-*)"
+    if key.endswith(SLOT_SUFFIXES):
+        return f"{key!r} names a rotation slot (-next / -previous of another key)"
+    return None
+
 
 # Values shorter than this are not searched for in messages (they would match ordinary words).
 MIN_SECRET_LEN = 8
@@ -85,12 +104,26 @@ def is_due(schedule: str, last_rotated: _dt.datetime | None, now: _dt.datetime) 
     return now >= next_due, next_due
 
 
+def to_bytes(value: str | bytes) -> bytes:
+    """A Secret value as its bytes: values are decoded with surrogateescape (see ``unb64``), so a
+    value that is not UTF-8 text round-trips unchanged."""
+    return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+
+
+def is_text(value: str) -> bool:
+    """Whether a decoded Secret value is UTF-8 text (not bytes carried by surrogateescape)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def fingerprint(key: bytes, value: str | bytes | None) -> str | None:
     """Keyed fingerprint (HMAC-SHA256, 128 bits shown): safe for low-entropy values."""
     if value is None or key is None:
         return None
-    data = value.encode() if isinstance(value, str) else value
-    return "hmac-sha256:" + hmac.new(key, data, hashlib.sha256).hexdigest()[:32]
+    return "hmac-sha256:" + hmac.new(key, to_bytes(value), hashlib.sha256).hexdigest()[:32]
 
 
 def generate_password(nbytes: int = 32) -> str:
@@ -98,14 +131,23 @@ def generate_password(nbytes: int = 32) -> str:
 
 
 def b64(value: str | bytes) -> str:
-    data = value.encode() if isinstance(value, str) else value
-    return base64.b64encode(data).decode()
+    return base64.b64encode(to_bytes(value)).decode()
 
 
 def unb64(value: str | None) -> str | None:
+    """A Secret's data value as text; bytes that are not UTF-8 (legal in a Secret) are kept as
+    surrogates, so ``b64(unb64(v)) == v`` for every value."""
     if value is None:
         return None
-    return base64.b64decode(value).decode()
+    return base64.b64decode(value).decode("utf-8", "surrogateescape")
+
+
+def forms(value: str) -> set[str]:
+    """How a value can appear in text we write: as is, base64, JSON-escaped (a multi-line PEM in
+    a JSON record), and each long line of a multi-line value (a PEM's body lines are secret)."""
+    out = {value, b64(value), json.dumps(value)[1:-1]}
+    out |= {line for line in value.splitlines() if len(line) >= 2 * MIN_SECRET_LEN and not line.startswith("-----")}
+    return {f for f in out if len(f) >= MIN_SECRET_LEN}
 
 
 def redact(text: str, values) -> str:
@@ -114,9 +156,8 @@ def redact(text: str, values) -> str:
     for value in values:
         if not value or len(value) < MIN_SECRET_LEN:
             continue
-        for form in {value, b64(value)}:
-            if len(form) >= MIN_SECRET_LEN:
-                out = out.replace(form, "********")
+        for form in sorted(forms(value), key=len, reverse=True):
+            out = out.replace(form, "********")
     return out
 
 

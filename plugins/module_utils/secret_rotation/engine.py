@@ -10,6 +10,7 @@ results, errors or audit records.
 from __future__ import annotations
 
 import getpass
+import hmac
 import json
 import socket
 import time
@@ -20,7 +21,9 @@ from typing import Any
 from . import jwt_keys
 from .audit import append_jsonl, assert_no_values
 from .common import (
+    JWT_PREFIX,
     LEGACY_LAST_ROTATED_ANNOTATION,
+    REDIS_KEY,
     SCHEDULE_LABEL,
     SECRETS_VERSION_ANNOTATION,
     RotationError,
@@ -29,22 +32,26 @@ from .common import (
     fingerprint,
     generate_password,
     is_due,
+    is_text,
     iso,
     new_rotation_id,
+    owned_by_other_kinds,
     parse_iso,
     redact,
+    to_bytes,
     utcnow,
 )
 from .kube import ConflictError
 from .redis_acl import RedisAcl, RedisEndpoint
 
 KINDS = ("redis", "jwt", "external")
-REDIS_PHASES = ("staged", "acl-adding", "acl-added", "secret-updated", "rolled", "drained", "old-removed")
+REDIS_PHASES = ("staged", "acl-adding", "acl-added", "secret-updated", "rolled", "drained", "old-removed",
+                "rolling-back")
 JWT_PHASES = ("next-staged", "published", "promoting", "promoted", "dropping")
 EXTERNAL_PHASES = ("secret-updated",)
 # Secret data that is public by design (JWT public keys, key ids, the JWKS): not treated as values.
 PUBLIC_SUFFIXES = ("-public-key", "-kid", "jwks.json")
-DEFAULT_KEYS = {"redis": "redis-password", "jwt": "jwt", "external": None}
+DEFAULT_KEYS = {"redis": REDIS_KEY, "jwt": JWT_PREFIX, "external": None}
 
 
 @dataclass
@@ -72,6 +79,7 @@ class Options:
     audit_events: bool = True
     audit_key: str | None = None
     actor: str | None = None
+    lock_timeout: float = 60
     check_mode: bool = False
 
     def __post_init__(self):
@@ -84,6 +92,15 @@ class Options:
             raise RotationError("redis_host is required for kind=redis")
         if self.drain_seconds < 0 or self.wait_timeout <= 0 or self.jwt_max_token_lifetime <= 0:
             raise RotationError("drain_seconds must be >= 0, wait_timeout and jwt_max_token_lifetime > 0")
+        if self.lock_timeout < 0:
+            raise RotationError("lock_timeout must be >= 0")
+        if self.kind == "external":
+            why = owned_by_other_kinds(self.key, self.redis_admin_key)
+            if why:
+                raise RotationError(f"kind=external cannot rotate key {why}; rotate it with that kind")
+        if not self.deployments:
+            raise RotationError("deployments is empty: a rotation must roll the pods that use the credential "
+                                "(name the Deployments that mount the Secret)")
 
 
 class Rotation:
@@ -104,6 +121,7 @@ class Rotation:
         self.hmac_key: bytes | None = None
         self.secret: dict[str, Any] = {}
         self.started = utcnow()
+        self.lock = None
 
     # ---- helpers ----------------------------------------------------------------------------
     def _remember(self, *values: str | None) -> None:
@@ -137,6 +155,8 @@ class Rotation:
         annotations = {self.state_ann: json.dumps(st, sort_keys=True, separators=(",", ":"))}
         annotations.update(extra_annotations or {})
         self._remember(*(v for k, v in (data or {}).items() if v and not k.endswith(PUBLIC_SUFFIXES)))
+        if self.lock is not None and self.lock.lost:
+            raise RotationError(f"stopped before phase {phase}: {self.lock.lost}", phase=phase)
         try:
             self.secret = self.kube.patch_secret(self.opts.secret_name, self.secret["rv"], data=data,
                                                  annotations=annotations)
@@ -201,13 +221,26 @@ class Rotation:
 
     # ---- entry point ------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        """One run, holding the Secret's lock (not in check mode, which writes nothing) from before
+        the Secret is read until the audit is written; released on every way out."""
+        if self.opts.check_mode:
+            return self._run()
+        self.lock = self.kube.lock(self.opts.secret_name, self._actor(), self.opts.lock_timeout)
+        try:
+            return self._run()
+        finally:
+            self.lock.release()
+
+    def _run(self) -> dict[str, Any]:
         opts = self.opts
         self._remember(opts.new_value, opts.audit_key, opts.redis.admin_password if opts.redis else None)
         self.secret = self.kube.read_secret(opts.secret_name)
         self._remember(*(v for k, v in self.secret["data"].items() if not k.endswith(PUBLIC_SUFFIXES)))
+        # In check mode a missing key is not created: fingerprints are then not shown (None), and
+        # nothing compares fingerprints (values are compared directly).
         self.hmac_key = opts.audit_key.encode() if opts.audit_key else self.kube.audit_key(create=not opts.check_mode)
         if self.hmac_key:
-            self._remember(self.hmac_key.decode())
+            self._remember(self.hmac_key.decode("utf-8", "surrogateescape"))
         before = self._summary()
         schedule, due, next_due = self._schedule()
         result: dict[str, Any] = {"kind": opts.kind, "key": opts.key, "secret": opts.secret_name,
@@ -265,7 +298,12 @@ class Rotation:
         assert_no_values(record, self.values)
         result["audit"] = record
         if self.opts.audit_log:
-            append_jsonl(self.opts.audit_log, record)
+            try:
+                append_jsonl(self.opts.audit_log, record)
+            except OSError as exc:  # the rotation itself is done (or failed) as recorded on the Secret
+                result["audit_log_error"] = f"{self.opts.audit_log}: {exc.strerror or exc}"
+                self.warnings.append(f"audit record not written to {self.opts.audit_log} "
+                                     f"({exc.strerror or exc}); it is in the ConfigMap and the Event")
         try:
             if self.opts.audit_configmap:
                 self.kube.record_audit(record)
@@ -296,6 +334,13 @@ class Rotation:
         key = self.opts.key
         next_key, prev_key = f"{key}-next", f"{key}-previous"
         phase = self.state.get("phase")
+        if phase == "rolling-back" and not self.opts.check_mode:  # a run stopped while undoing
+            error = RotationError("a previous run stopped while rolling back", phase="rolling-back")
+            error.left_state = self._redis_rollback(error)
+            if error.left_state != "rolled-back":
+                raise error
+            self.warnings.append(str(error))
+            return "rolled-back"
         if phase not in REDIS_PHASES:
             if not wanted:
                 return "not-due"
@@ -305,6 +350,9 @@ class Rotation:
             current = self._data(key)
             if not current:
                 raise RotationError(f"Secret {self.opts.secret_name} has no {key} to rotate")
+            if not is_text(current):
+                raise RotationError(f"Secret {self.opts.secret_name} key {key} is not UTF-8 text: a Redis password "
+                                    "must be; fix the Secret first", phase="preflight")
             acl = self._redis_acl()
             if not acl.authenticates(current):
                 raise RotationError(f"Secret {self.opts.secret_name} key {key} does not authenticate as Redis user "
@@ -392,12 +440,21 @@ class Rotation:
                 raise
 
     def _redis_rollback(self, exc: RotationError) -> str:
-        """Undo a rotation that failed before the Secret changed: Secret and Redis back to the old password only."""
+        """Undo a rotation that failed before the Secret changed: Secret and Redis back to the old password only.
+
+        Redis is touched only after the guarded write of phase ``rolling-back`` succeeded: that
+        write fails if another run moved this key on (to ``secret-updated``, where the Secret holds
+        the new password), so a stale copy of the Secret never removes a password the Secret holds.
+        """
         key = self.opts.key
-        new = self._data(f"{key}-next")
         try:
-            if self.state.get("phase") in ("acl-adding", "acl-added") and new:
-                self._redis_acl().remove_password(new)
+            if self.state.get("phase") in ("acl-adding", "acl-added", "rolling-back"):
+                if self.state.get("phase") != "rolling-back":
+                    self._record("rolling-back")
+                new = self._data(f"{key}-next")  # as of the guarded write
+                fault_hook("rolling-back!", recorded=False)
+                if new:
+                    self._redis_acl().remove_password(new)
             st = self.state
             st["version"] = st.get("version_before", st.get("version", 1))  # nothing was rotated
             self._record("rolled-back", data={f"{key}-next": None}, state=st)
@@ -535,13 +592,11 @@ class Rotation:
         if not wanted:
             return "not-due"
         current = self._data(key)
-        if opts.new_value is None:
-            if opts.check_mode:
-                result["would_rotate"] = True
-                return "would-rotate"
-            raise RotationError(f"key {key} is due but new_value is empty: feed it from a vaulted variable, a file, "
-                                "the environment or a lookup", phase="preflight")
-        if current is not None and self._fp(current) == self._fp(opts.new_value):
+        if not opts.new_value:  # an unset environment variable or an empty file: no value
+            raise RotationError(f"key {key} is due but its new value is empty (unset variable or empty file?); "
+                                "nothing was changed: feed it from a vaulted variable, a file, the environment or "
+                                "a lookup", phase="preflight")
+        if current is not None and hmac.compare_digest(to_bytes(current), to_bytes(opts.new_value)):
             self.warnings.append(f"{key} is due but new_value equals the current value: issue a new credential")
             return "unchanged"
         if opts.check_mode:
