@@ -40,6 +40,7 @@ FATAL_XIDS = {
 def _norm_product(name: str) -> str:
     return re.sub(r"[\s_]+", "-", name.strip()).lower()
 
+
 def host_checks(facts: dict, expect: dict) -> dict:
     """Host-wide checks: driver, versions, GPU count, Xids, fabric manager."""
     out: dict = {}

@@ -76,7 +76,6 @@ class Garbled(str):
     never judged by a check, always reported (gpu_host_facts.implausible)."""
 
 
-
 def canonical(name: str) -> str:
     """Canonical field name: no unit suffix ('memory.total [MiB]'), new spellings."""
     name = re.sub(r"\s*\[[^\]]*\]$", "", name.strip())
@@ -273,8 +272,6 @@ def parse_capture(text: str) -> Cmd:
     return Cmd(rc, "\n".join(lines) + ("\n" if lines else ""))
 
 
-
 def xids(log: str) -> list[dict]:
     return [{"pci": m.group(1), "xid": int(m.group(2)), "text": (m.group(3) or "").strip()[:120]}
             for m in _XID.finditer(log)]
-

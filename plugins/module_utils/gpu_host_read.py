@@ -31,7 +31,6 @@ class ReplayError(Exception):
     """The replay was asked for something that was never captured."""
 
 
-
 class SystemReader:
     """Reads the live host. Every method answers 'no evidence' (None) rather than raising."""
 
@@ -280,4 +279,3 @@ class ReplayReader:
     def service_state(self, name: str) -> str | None:
         text = self._file(f"systemctl-is-active-{name}.txt")
         return None if text is None else parse_capture(text).out.strip() or None
-

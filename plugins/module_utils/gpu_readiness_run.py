@@ -70,7 +70,6 @@ def problem(p: dict) -> str | None:
     return None
 
 
-
 def until_ready(evaluate_once, wait: bool, timeout: float, interval: float, clock=time.monotonic,
                 sleep=time.sleep) -> dict:
     """``evaluate_once()`` (a verdict with ``ready``) until ready, once without ``wait``. The verdict

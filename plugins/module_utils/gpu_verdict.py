@@ -56,4 +56,3 @@ def failure_message(title: str, summary: dict, limit: int = 10) -> str:
     if more > 0:
         text += f"; and {more} more"
     return text
-

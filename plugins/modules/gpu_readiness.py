@@ -42,7 +42,7 @@ description:
     (I(smoke_test=true)) is created, waited for and deleted within the same call; it is not created in
     check mode.
 author:
-  - agentic.platform developers
+  - agentic.platform developers (@agentic)
 extends_documentation_fragment:
   - agentic.platform.kube_auth
 options:
