@@ -15,7 +15,9 @@ import uuid
 import pytest
 import yaml
 from ansible_collections.agentic.platform.plugins.module_utils import gpu_cluster
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_node_taints import merged_taints
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import failure_message
+from ansible_collections.agentic.platform.plugins.module_utils.kube_apply import Applier, ApplyError
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient
 from site_support import run_site
 
@@ -302,5 +304,33 @@ def test_role_keeps_other_owners_taints_and_removes_only_its_own(kubectl, tmp_pa
         assert [t for t in fewer if t["key"] != "nvidia.com/gpu"] == theirs
         again, _ = converge([GPU_TAINT])
         assert again.stats()["changed"] == 0, again.changed_tasks()
+    finally:
+        kubectl.run("delete", "node", name, "--wait=false", check=False)
+
+
+def test_a_taint_added_between_read_and_apply_is_never_dropped(api, kubectl):
+    """What gpu_nodes' template applies (the merged taints and the resourceVersion of the node as
+    read), through the collection's Applier: a taint another owner adds after the read makes the
+    apply fail instead of vanishing; merged again from a fresh read, the apply keeps it."""
+    name = f"t-{uuid.uuid4().hex[:8]}-race-0"
+    kubectl.apply(gpu_node(name, name, "race"))
+    try:
+        def partial(node):
+            merged = merged_taints(node, [GPU_TAINT])
+            return {"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": name, "resourceVersion": node["metadata"]["resourceVersion"],
+                                 "annotations": merged["annotations"]},
+                    "spec": {"taints": merged["taints"]}}
+
+        stale = partial(api.get("v1", "Node", name))
+        kubectl.run("taint", "node", name, "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute")
+        applier = Applier(api, "agentic.platform")
+        with pytest.raises(ApplyError, match="has been modified"):
+            applier.apply(stale)
+        keys = {t["key"] for t in kubectl.json("get", "node", name)["spec"]["taints"]}
+        assert keys == {"nvidia.com/gpu", "node.kubernetes.io/out-of-service"}
+        applier.apply(partial(api.get("v1", "Node", name)))
+        keys = {t["key"] for t in kubectl.json("get", "node", name)["spec"]["taints"]}
+        assert keys == {"nvidia.com/gpu", "node.kubernetes.io/out-of-service"}
     finally:
         kubectl.run("delete", "node", name, "--wait=false", check=False)
