@@ -163,8 +163,8 @@ class Kube:
             return False, f"{len(stale)} pod(s) still on the old template"
         return True, "complete"
 
-    def wait_rollout(self, name: str, version: str, timeout: float, interval: float = 1.0) -> None:
-        polled = poll(lambda: self.rollout_state(name, version), timeout, interval)
+    def wait_rollout(self, name: str, version: str, timeout: float) -> None:
+        polled = poll(lambda: self.rollout_state(name, version), timeout, 0.2, max_interval=1.0)
         if not polled.done:
             raise RotationError(f"Deployment {self.namespace}/{name} did not finish rolling out within "
                                 f"{timeout:g}s ({polled.value}); the old credential is kept")
