@@ -17,7 +17,8 @@ pytestmark = pytest.mark.cluster
 ROOT = Path(__file__).resolve().parents[2]
 # Accepted by the checks, and each one YAML would read as something else if pasted unquoted.
 VALUES = {"namespace_owner": "no", "namespace_compliance": "on", "namespace_cost_center": "1e3",
-          "agentic_version": "0o17", "monitoring_dashboard_folder": "Agents: #1 {prod} 'eu' \"ünï\" 😀"}
+          "agentic_part_of": "off", "agentic_version": "0o17",
+          "monitoring_dashboard_folder": "Agents: #1 {prod} 'eu' \"ünï\" 😀"}
 
 
 def test_accepted_hostile_values_are_stored_verbatim(kubectl):
@@ -38,7 +39,7 @@ def test_accepted_hostile_values_are_stored_verbatim(kubectl):
         labels = kubectl.json("get", "namespace", ns)["metadata"]["labels"]
         assert {k: labels[k] for k in ("owner", "compliance", "cost-center")} == {
             "owner": "no", "compliance": "on", "cost-center": "1e3"}
-        assert labels["app.kubernetes.io/version"] == "0o17"
+        assert labels["app.kubernetes.io/version"] == "0o17" and labels["app.kubernetes.io/part-of"] == "off"
         stored = kubectl.json("-n", ns, "get", "configmap", "mcp-agent-dashboard")
         assert stored["metadata"]["annotations"]["grafana_folder"] == VALUES["monitoring_dashboard_folder"]
     finally:
