@@ -39,7 +39,7 @@ description:
     way out. A second run waits up to I(lock_timeout) and then fails naming the holder; a Lease its
     holder stopped renewing 30 seconds ago (or whose holder process on this host is gone) is taken over.
 author:
-  - agentic.platform developers
+  - agentic.platform developers (@agentic)
 extends_documentation_fragment:
   - agentic.platform.kube_auth
 options:
@@ -323,7 +323,7 @@ def argument_spec():
         redis_ca_cert=dict(type="path"),
         redis_tls_verify=dict(type="bool", default=True),
         jwt_algorithm=dict(type="str", default="auto", choices=["auto", "ES256", "RS256"]),
-        jwt_max_token_lifetime=dict(type="int", default=3600),
+        jwt_max_token_lifetime=dict(type="int", default=3600, no_log=False),
         jwt_publish_lead=dict(type="int", default=0),
         new_value=dict(type="str", no_log=True),
         rollback=dict(type="bool", default=False),
