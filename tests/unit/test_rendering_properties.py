@@ -75,3 +75,32 @@ def test_yaml_1_1_words_stay_strings():
     deployment = objects["agent/agent.yml.j2"][0]
     assert deployment["metadata"]["labels"]["app.kubernetes.io/version"] == "1e3"
     assert objects["redis/redis.yml.j2"][0]["metadata"]["labels"]["app.kubernetes.io/version"] == "0o17"
+
+
+def _pod_specs(objects: dict):
+    for key, docs in objects.items():
+        for doc in docs:
+            spec = doc.get("spec", {}).get("template", {}).get("spec")
+            if spec:
+                yield f"{key} {doc['kind']}/{doc['metadata']['name']}", spec
+
+
+def test_every_container_requests_and_caps_ephemeral_storage():
+    """Issue 11 item 18: scratch disk requested and limited on every container of every workload."""
+    specs = dict(_pod_specs(_run("render", "{}")))
+    assert len(specs) == 3  # the device plugin, Redis, the agent
+    for name, spec in specs.items():
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            resources = container.get("resources", {})
+            assert "ephemeral-storage" in resources.get("requests", {}), (name, container["name"])
+            assert "ephemeral-storage" in resources.get("limits", {}), (name, container["name"])
+
+
+def test_platform_pods_run_with_ids_of_10000_and_above():
+    """Issue 11 item 18: user, group and fsGroup >= 10000; the device plugin alone runs as root
+    (it serves its socket in the kubelet's root-owned directory, in kube-system)."""
+    specs = {name: spec for name, spec in _pod_specs(_run("render", "{}")) if "nvidia-device-plugin" not in name}
+    assert len(specs) == 2
+    for name, spec in specs.items():
+        context = spec["securityContext"]
+        assert min(context["runAsUser"], context["runAsGroup"], context["fsGroup"]) >= 10000, name
