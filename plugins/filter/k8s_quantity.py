@@ -32,6 +32,7 @@ _value:
   type: float
 """
 
+
 class FilterModule:
     def filters(self):
         return {"k8s_quantity": parse_quantity}

@@ -13,7 +13,8 @@ description:
     the same value wherever a flow value may stand, with the characters JSON and YAML disagree
     on written so that both read them alike (characters outside the Basic Multilingual Plane as
     themselves, DEL, C1 controls and non-characters escaped).
-  - Templates emit every input through it, so that no input can change the shape of a rendered
+  - >-
+    Templates emit every input through it, so that no input can change the shape of a rendered
     object (a newline, C(a: b), C(no) or C(#) stays the string it was).
 options:
   _input:

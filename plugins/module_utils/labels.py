@@ -29,4 +29,3 @@ def app_labels(release: dict, name: str, component: str, version: str | None = N
 def selector_labels(release: dict, name: str) -> dict:
     """The labels a selector matches: name and instance."""
     return {"app.kubernetes.io/name": str(name), "app.kubernetes.io/instance": str(release["instance"])}
-

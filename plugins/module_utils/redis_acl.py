@@ -76,8 +76,8 @@ def tokens(rules: str) -> list[str]:
 
 def _matches(token: str, command: str) -> bool:
     """Whether +/-<token> (a command, a container or a command|first-arg) names the command or subcommand."""
-    name, _, sub = token.partition("|")
-    base, _, command_sub = command.partition("|")
+    name, _sep, sub = token.partition("|")
+    base, _sep, command_sub = command.partition("|")
     return name == base and (not sub or not command_sub or sub == command_sub)
 
 

@@ -52,7 +52,7 @@ def sealed_fingerprint_matches(data: dict, stored: str | None) -> bool:
     """Whether `stored` (from sealed_fingerprint) was made from this same data."""
     if not stored or not isinstance(stored, str) or stored.count("$") != 2:
         return False
-    scheme, salt_b64, _ = stored.split("$")
+    scheme, salt_b64, _digest = stored.split("$")
     if scheme != "scrypt":
         return False
     try:

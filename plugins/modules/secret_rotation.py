@@ -286,8 +286,6 @@ audit:
   type: dict
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.agentic.platform.plugins.module_utils.kube_args import AUTH_ARG_SPEC
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import ApiError, KubeClient, KubeError
@@ -339,7 +337,7 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                              required_if=[("kind", "redis", ["redis_host"]), ("kind", "external", ["key"])])
+                           required_if=[("kind", "redis", ["redis_host"]), ("kind", "external", ["key"])])
     p = module.params
     for name in ("wait_timeout", "jwt_max_token_lifetime"):
         if p[name] <= 0:
@@ -362,7 +360,7 @@ def main():
             drain_seconds=p["drain_seconds"], redis=redis_ep, redis_admin_key=p["redis_admin_key"],
             jwt_algorithm=p["jwt_algorithm"], jwt_max_token_lifetime=p["jwt_max_token_lifetime"],
             jwt_publish_lead=p["jwt_publish_lead"], new_value=p["new_value"], rollback=p["rollback"],
-            audit_log=os.path.expanduser(p["audit_log"]) if p["audit_log"] else None,
+            audit_log=p["audit_log"] or None,
             audit_configmap=p["audit_configmap"], audit_events=p["audit_events"], audit_key=p["audit_key"],
             actor=p["actor"], lock_timeout=p["lock_timeout"], check_mode=module.check_mode)
     except (RotationError, KubeError, ApiError) as exc:

@@ -65,7 +65,7 @@ def nounits_row_with(**changes) -> str:
 def test_real_capture_via_nvidia_smi_is_ready():
     reader = replay()
     res = evaluate(reader, {"gpu_count": 1, "product": "NVIDIA-H200", "driver_version": "580.159.04",
-                              "pcie_gen": 5, "pcie_width": 16, "mig_mode": "disabled"}, source="nvidia-smi")
+                            "pcie_gen": 5, "pcie_width": 16, "mig_mode": "disabled"}, source="nvidia-smi")
     assert res["ready"] is True, res["failures"]
     assert res["source"] == "nvidia-smi"
     assert res["driver"] == {"kernel_module": "580.159.04", "userspace": "580.159.04"}
@@ -358,12 +358,12 @@ def test_wait_polls_until_ready():
     answers = iter([{"ready": False}, {"ready": False}, {"ready": True}])
     now = [0.0]
     res = until_ready(lambda: next(answers), True, 60, 5, clock=lambda: now[0],
-               sleep=lambda s: now.__setitem__(0, now[0] + s))
+                      sleep=lambda s: now.__setitem__(0, now[0] + s))
     assert res["ready"] and res["attempts"] == 3 and res["elapsed"] == 10.0
     answers = iter([{"ready": False}] * 100)
     now[0] = 0.0
     res = until_ready(lambda: next(answers), True, 12, 5, clock=lambda: now[0],
-               sleep=lambda s: now.__setitem__(0, now[0] + s))
+                      sleep=lambda s: now.__setitem__(0, now[0] + s))
     assert not res["ready"] and res["attempts"] == 3
 
 

@@ -105,7 +105,7 @@ def test_overwritten_bytes_never_make_a_host_more_ready(host, source, name, seed
     data = real(name).encode()
     start, end = body_span(name, real(name))
     at = rng.randrange(start, end)
-    junk = bytes(rng.choice(b"#~?%&\x00\xff\xfe,<{\"'") for _ in range(rng.randint(1, 4)))
+    junk = bytes(rng.choice(b"#~?%&\x00\xff\xfe,<{\"'") for _i in range(rng.randint(1, 4)))
     intact = verdict(host, source, strict=True)
     (host / name).write_bytes(data[:at] + junk + data[at + len(junk):])
     for strict in (False, True):

@@ -114,7 +114,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("values", "phrase"), BAD, ids=[f"{i}-{next(iter(v))}" for i, (v, _) in enumerate(BAD)])
+@pytest.mark.parametrize(("values", "phrase"), BAD, ids=[f"{i}-{next(iter(v))}" for i, (v, _phrase) in enumerate(BAD)])
 def test_bad_value_names_its_variable(values, phrase):
     problems = autoscaling.check({**VALID, **values})
     assert problems, values

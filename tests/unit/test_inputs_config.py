@@ -47,7 +47,7 @@ def test_valid_is_what_the_defaults_give_and_every_variable_is_read():
     defaults = yaml.safe_load((ROOT / "roles/config/defaults/main.yml").read_text())
     templated = {"config_redis_host", "agentic_namespace"}
     assert {k: defaults[k] for k in VALID if k not in templated} == {k: v for k, v in VALID.items()
-                                                                       if k not in templated}
+                                                                     if k not in templated}
     assert defaults["config_redis_host"] == "redis.{{ agentic_namespace }}.svc.cluster.local"
     assert set(VALID) == set(config.VARIABLES)
 
@@ -71,7 +71,7 @@ def test_valid_inventory_has_no_problem():
     {"config_extra_data": {"feature.flag": "on", "x_y-z": ""}},
     {"config_rollback_to": "0123456789"},
     {"config_jaeger_endpoint": "https://jaeger.example.com"},
-], ids=lambda c: ",".join(c))
+], ids=",".join)
 def test_other_valid_values_pass(changes):
     assert problems(**changes) == []
 

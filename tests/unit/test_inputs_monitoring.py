@@ -105,7 +105,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("values", "phrase"), BAD, ids=[f"{i}-{next(iter(v))}" for i, (v, _) in enumerate(BAD)])
+@pytest.mark.parametrize(("values", "phrase"), BAD, ids=[f"{i}-{next(iter(v))}" for i, (v, _phrase) in enumerate(BAD)])
 def test_bad_value_names_its_variable(values, phrase):
     problems = monitoring.check({**VALID, **values})
     assert problems, values
@@ -122,7 +122,7 @@ def test_every_failed_check_is_reported():
     problems = monitoring.check({**VALID, "monitoring_memory_ratio": 2, "monitoring_cpu_throttling_ratio": 2,
                                  "monitoring_job": ""})
     assert [m.split(" ")[0] for m in problems] == ["monitoring_job", "monitoring_memory_ratio",
-                                                    "monitoring_cpu_throttling_ratio"]
+                                                   "monitoring_cpu_throttling_ratio"]
 
 
 def test_seconds():

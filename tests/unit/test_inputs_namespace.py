@@ -94,7 +94,7 @@ def test_valid_inventory_has_no_problem():
     {"namespace_pod_security_version": "v1.31"},
     {**STACK},
     {**STACK, "namespace_quota_enabled": False, "namespace_quota_hard": {"requests.cpu": "1"}},
-], ids=lambda c: ",".join(c))
+], ids=",".join)
 def test_other_valid_values_pass(changes):
     assert problems(**changes) == []
 
@@ -201,7 +201,7 @@ BAD = {
     "stack-above-quota-memory-limits": ({**STACK, "namespace_quota_hard": {"limits.memory": "3Gi"}},
                                         "namespace_quota_hard['limits.memory']"),
     "stack-above-quota-ephemeral-storage": ({**STACK, "namespace_quota_hard": {"requests.ephemeral-storage": "512Mi"}},
-                                           "namespace_quota_hard['requests.ephemeral-storage']"),
+                                            "namespace_quota_hard['requests.ephemeral-storage']"),
     "stack-ephemeral-above-limitrange-max": ({**STACK, "namespace_limit_max": {"cpu": "32", "memory": "256Gi",
                                                                                "ephemeral-storage": "512Mi"}},
                                              "agent_resources ephemeral-storage"),

@@ -148,7 +148,7 @@ def _commands(client) -> dict[str, tuple[set[str], int]]:
 def _granted(client, user: str) -> list[str]:
     """The @admin/@dangerous commands ACL DRYRUN lets the user run (a key refusal still counts as granted)."""
     granted = []
-    for name, (_, arity) in _commands(client).items():
+    for name, (_cats, arity) in _commands(client).items():
         if name in redis_acl.DANGEROUS:
             words = name.split("|")
             args = [*words, *["x"] * (abs(arity) - len(words))]
@@ -158,7 +158,7 @@ def _granted(client, user: str) -> list[str]:
 
 
 def test_dangerous_table_is_the_servers(server):
-    dangerous = {name: cats for name, (cats, _) in _commands(server).items() if {"admin", "dangerous"} & cats}
+    dangerous = {name: cats for name, (cats, _arity) in _commands(server).items() if {"admin", "dangerous"} & cats}
     assert len(dangerous) > 50
     assert dangerous == {name: set(cats) for name, cats in redis_acl.DANGEROUS.items()}
     assert set(server.execute_command("ACL", "CAT")) == set(redis_acl.CATEGORIES)

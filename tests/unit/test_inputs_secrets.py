@@ -102,7 +102,7 @@ def test_valid_inventory_has_no_problem():
     {**CHAIN, "secrets_tls_validity_days": 3650, "secrets_ca_validity_days": 365},
     {"secrets_security_tier": "tier_2.a", "secrets_rotation_schedule": "weekly"},
 ], ids=["passwords", "jwt-pair", "tls-chain", "aws-asia", "gcp-mapping", "wildcard-dns", "bounds",
-                      "given-chain-ignores-days", "labels"])
+        "given-chain-ignores-days", "labels"])
 def test_valid_variants_have_no_problem(overrides):
     assert problems(**overrides) == []
 

@@ -109,7 +109,7 @@ def test_the_token_is_sent_and_cached_until_it_expires(tmp_path, pki):
     command = plugin(tmp_path, credential(status))
     with ScriptedServer([answer(200, {})] * 4, tls=server_tls(tmp_path, *pki.issue("127.0.0.1"))) as server:
         cfg = exec_config(tmp_path, command, server.url, tls_cluster(pki))
-        for _ in range(3):  # three tasks of a play in one process
+        for _i in range(3):  # three tasks of a play in one process
             KubeClient.from_config(cfg).call("GET", "/api")
         assert runs(tmp_path) == 1
         # Another exec configuration is another credential.
@@ -180,14 +180,14 @@ def test_processes_share_only_tokens_with_an_expiry_and_only_in_a_private_direct
     private.mkdir(mode=0o700)
     token = exec_config(tmp_path, plugin(tmp_path, credential({"token": "t", "expirationTimestamp": in_an_hour()})),
                         cluster=tls_cluster(pki))
-    for _ in range(3):
+    for _i in range(3):
         share(token, private)
     assert runs(tmp_path) == 1
 
     open_dir = tmp_path / "open"
     open_dir.mkdir(mode=0o755)
     open_dir.chmod(0o755)
-    for _ in range(2):
+    for _i in range(2):
         share(token, open_dir)
     assert runs(tmp_path) == 3 and not list(open_dir.iterdir())
 
@@ -195,7 +195,7 @@ def test_processes_share_only_tokens_with_an_expiry_and_only_in_a_private_direct
     certs = exec_config(tmp_path, plugin(tmp_path, credential({
         "clientCertificateData": crt.decode(), "clientKeyData": key.decode(), "expirationTimestamp": in_an_hour()}),
         name="cert-auth"), cluster=tls_cluster(pki))
-    for _ in range(2):
+    for _i in range(2):
         share(certs, private)
     assert runs(tmp_path, "cert-auth") == 2  # a client key is never written to share it
     stored = b"".join(p.read_bytes() for p in private.iterdir())

@@ -42,7 +42,7 @@ def test_a_client_certificate_given_as_data_authenticates(tmp_path, pki, monkeyp
         monkeypatch.delattr(os, "memfd_create", raising=False)
     tls = server_tls(tmp_path, *pki.issue("127.0.0.1"), client_ca=pki.pem())
     with ScriptedServer([answer(200, {"kind": "APIVersions"})], tls=tls) as server:
-        cfg, _ = cert_config(tmp_path, pki, server.url)
+        cfg, _key = cert_config(tmp_path, pki, server.url)
         assert KubeClient.from_config(cfg).call("GET", "/api") == {"kind": "APIVersions"}
         # Without the certificate the server refuses the handshake.
         bare = kubeconfig(tmp_path / "bare", server.url, {"certificate-authority-data": b64(pki.pem())})
@@ -85,8 +85,8 @@ def test_the_key_is_never_in_a_file_that_outlives_the_process(tmp_path, pki):
 
 
 def test_a_bad_key_is_a_clear_error_without_the_key(tmp_path, pki):
-    crt, _ = pki.issue("admin", server=False)
-    _, other_key = pki.issue("someone-else", server=False)
+    crt, _key = pki.issue("admin", server=False)
+    _crt, other_key = pki.issue("someone-else", server=False)
     cfg = kubeconfig(tmp_path / "mismatch", "https://127.0.0.1:1", {"certificate-authority-data": b64(pki.pem())},
                      {"client-certificate-data": b64(crt), "client-key-data": b64(other_key)})
     with pytest.raises(KubeError, match="client certificate and key cannot be loaded") as err:

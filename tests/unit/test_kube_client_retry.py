@@ -55,7 +55,7 @@ def test_a_read_waits_for_retry_after_then_succeeds():
 def test_the_happy_path_sends_one_request_and_never_waits():
     with ScriptedServer([answer(200, {"kind": "Namespace"})] * 3) as server:
         client, clock = client_for(server)
-        for _ in range(3):
+        for _i in range(3):
             assert client.call("GET", "/api/v1/namespaces/x") == {"kind": "Namespace"}
     assert len(server.requests) == 3 and clock.waits == []
 
@@ -114,7 +114,7 @@ def test_a_post_is_sent_once_whatever_happens():
 
 def test_a_non_apply_patch_is_not_retried():
     with ScriptedServer([RESET]) as server:
-        client, _ = client_for(server)
+        client, _log = client_for(server)
         with pytest.raises(KubeError):
             client.call("PATCH", "/api/v1/nodes/n", body=[{"op": "add", "path": "/x", "value": 1}],
                         content_type="application/json-patch+json")
@@ -150,7 +150,7 @@ def test_the_gpu_smoke_job_is_created_once_when_the_answer_to_its_creation_is_lo
     done = {"status": {"succeeded": 1}}
     with ScriptedServer([CLOSE, answer(200, {"metadata": {"name": "ignored"}}), answer(200, done),
                          answer(200, {"items": [{"spec": {"nodeName": "gpu-0"}}]}), answer(200, {})]) as server:
-        client, _ = client_for(server)
+        client, _log = client_for(server)
         result = gpu_cluster.run_smoke(client, {"selector": "pool=gpu"},
                                        {"namespace": "n", "image": "i", "command": ["true"], "timeout": 30},
                                        sleep=lambda s: None)

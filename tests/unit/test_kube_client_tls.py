@@ -77,7 +77,7 @@ def test_the_cluster_ca_is_trusted(tmp_path, system_store, cluster_ca):
 def test_a_ca_with_insecure_skip_tls_verify_is_refused(tmp_path, cluster_ca):
     with ScriptedServer(tls=server_tls(tmp_path, *cluster_ca.issue("127.0.0.1"))) as server:
         both = kubeconfig(tmp_path / "both", server.url, {"certificate-authority-data": b64(cluster_ca.pem()),
-                                                         "insecure-skip-tls-verify": True})
+                                                          "insecure-skip-tls-verify": True})
         with pytest.raises(KubeError, match="cluster 'cl' of the kubeconfig sets both insecure-skip-tls-verify "
                                             "and a certificate authority"):
             KubeClient.from_config(both)

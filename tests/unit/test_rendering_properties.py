@@ -44,7 +44,7 @@ def properties() -> dict:
 
 
 def test_every_step_with_templates_is_covered():
-    steps = {step for step, _ in STRING_VARIABLES}
+    steps = {step for step, _variable in STRING_VARIABLES}
     assert {s for s in rendering.site_steps() if (ROOT / "roles" / s / "templates").is_dir()} <= steps
     assert len(STRING_VARIABLES) > 100
 
@@ -53,7 +53,7 @@ def test_the_local_inventory_is_accepted(properties):
     assert properties["accepted_local"] == []
 
 
-@pytest.mark.parametrize("variable", [v for _, v in STRING_VARIABLES])
+@pytest.mark.parametrize("variable", [v for _step, v in STRING_VARIABLES])
 def test_hostile_values_are_refused_or_rendered_verbatim(properties, variable):
     assert properties["wrong"][variable] == []
 

@@ -165,8 +165,8 @@ def test_generated_keys_publish_in_jwks_in_slot_order(alg):
 
 
 def test_algorithm_of_an_existing_key_is_kept():
-    _, ec_pub = jwt_keys.generate("ES256")
-    _, rsa_pub = jwt_keys.generate("RS256", rsa_bits=2048)
+    _ec_private, ec_pub = jwt_keys.generate("ES256")
+    _rsa_private, rsa_pub = jwt_keys.generate("RS256", rsa_bits=2048)
     assert jwt_keys.algorithm_of(ec_pub) == ("ES256", 0)
     assert jwt_keys.algorithm_of(rsa_pub) == ("RS256", 2048)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 
 from ansible_collections.agentic.platform.plugins.module_utils.quantity import parse_quantity
@@ -164,7 +165,7 @@ def cidr_block_problem(value) -> str | None:
 def quantity(value) -> float | None:
     """The value of a Kubernetes quantity (a string like 500m or 1Gi, or a number), else None."""
     number = parse_quantity(value) if not (isinstance(value, str) and value != value.strip()) else None
-    return None if number is None or number != number else number  # NaN is no quantity
+    return None if number is None or math.isnan(number) else number  # NaN is no quantity
 
 
 def resources_problem(value, kinds=("cpu", "memory", "ephemeral-storage")) -> str | None:

@@ -37,7 +37,7 @@ PORTS = ("config_redis_port", "config_prometheus_port")
 
 VARIABLES = (
     "config_version", "config_redis_host", "config_redis_username", *PORTS, "config_jaeger_endpoint",
-    *(name for name, *_ in WHOLE_NUMBERS), "config_optimization_gpu_memory_fraction", *PERCENTAGES,
+    *(entry[0] for entry in WHOLE_NUMBERS), "config_optimization_gpu_memory_fraction", *PERCENTAGES,
     "config_extra_data", "config_rollback_to", "agentic_namespace",
 )
 

@@ -133,7 +133,7 @@ def stack_problems(v: dict) -> list[str]:
             pods.append((name, *_requests_and_limits(resources), count))
     maximum = _positive_quantities(v["namespace_limit_max"])
     default_limit = _positive_quantities(v["namespace_limit_default"])
-    for name, requests, limits, _ in pods:
+    for name, requests, limits, _count in pods:
         for resource, ceiling in maximum.items():
             # A container without a limit gets namespace_limit_default, which must also hold its request.
             amount = limits.get(resource, requests.get(resource))
@@ -150,7 +150,7 @@ def stack_problems(v: dict) -> list[str]:
         return found
     hard = {k: q for k, q in ((k, quantity(x)) for k, x in quota.items()) if q is not None}
     needed: dict[str, float] = {}
-    for _, requests, limits, count in pods:
+    for _name, requests, limits, count in pods:
         for part, values in (("requests", requests), ("limits", limits)):
             for resource, amount in values.items():
                 needed[f"{part}.{resource}"] = needed.get(f"{part}.{resource}", 0) + amount * count

@@ -27,7 +27,7 @@ WHOLE_NUMBERS = (
 )
 VARIABLES = (
     "rotation_namespace", "rotation_secret_name", "rotation_deployments", "rotation_field_manager",
-    "rotation_redis_enabled", "rotation_redis_host", *(name for name, *_ in WHOLE_NUMBERS),
+    "rotation_redis_enabled", "rotation_redis_host", *(entry[0] for entry in WHOLE_NUMBERS),
     "rotation_external_keys", "rotation_audit_log",
 )
 # A Secret data key (the API server's rule) of a length an annotation name can carry.
@@ -54,7 +54,7 @@ def _external_keys(value, p: Problems) -> None:
         p.add(not unknown, f"{where} has unknown fields {', '.join(map(str, unknown))}: "
                            "allowed are key, value, rollback")
         if not p.add(bool(SECRET_KEY.match(key)), f"{where}: key must be a Secret data key of 1 to 40 letters, "
-                                                   "digits, '-', '_' or '.'"):
+                     "digits, '-', '_' or '.'"):
             continue
         why = owned_by_other_kinds(key)
         p.add(why is None, f"{where}: {why}; list only externally issued credentials here")

@@ -270,7 +270,7 @@ class Lock:
     @staticmethod
     def _holder_dead_here(lease: dict) -> bool:
         """The holder ran on this host in a process that is gone (killed before it could release)."""
-        host, _, rest = str((lease.get("spec") or {}).get("holderIdentity") or "").partition("/")
+        host, _sep, rest = str((lease.get("spec") or {}).get("holderIdentity") or "").partition("/")
         pid = rest.partition("/")[0]
         if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
             return False
