@@ -44,7 +44,7 @@ COLLECTION_UNITS := $(addprefix tests/unit/,test_action_docs.py test_failover.py
   test_inputs_autoscaling.py test_inputs_config.py test_inputs_gpu_nodes.py test_inputs_mesh.py \
   test_inputs_monitoring.py test_inputs_namespace.py test_inputs_redis.py test_inputs_secrets.py \
   test_kube_apply_fields.py test_kube_readiness.py test_poll.py test_secrets_and_quantities.py \
-  test_secrets_plan.py test_steps.py)
+  test_secrets_plan.py)
 units:
 	./scripts/ansible-test.sh units --venv --python 3.11 $(COLLECTION_UNITS)
 
@@ -55,10 +55,10 @@ molecule:
 	rm -rf $(STALE_COPY)
 	$(VENV)/molecule test --all
 
-# Command 2: every test: linters, unit and integration tests (real local clusters,
-# redis-server, promtool, Prometheus), then the molecule scenarios.
-test: setup lint
-	$(VENV)/pytest tests agent-runtime/tests
+# Command 2: every test: linters, ansible-test sanity and units, the other unit and the integration
+# tests (real local clusters, redis-server, promtool, Prometheus), then the molecule scenarios.
+test: setup lint sanity units
+	$(VENV)/pytest tests agent-runtime/tests $(addprefix --ignore=,$(COLLECTION_UNITS))
 	$(MAKE) molecule
 
 bench: setup
