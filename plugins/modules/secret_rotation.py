@@ -360,7 +360,7 @@ def main():
             drain_seconds=p["drain_seconds"], redis=redis_ep, redis_admin_key=p["redis_admin_key"],
             jwt_algorithm=p["jwt_algorithm"], jwt_max_token_lifetime=p["jwt_max_token_lifetime"],
             jwt_publish_lead=p["jwt_publish_lead"], new_value=p["new_value"], rollback=p["rollback"],
-            audit_log=p["audit_log"] or None,
+            audit_log=p["audit_log"] or None,  # type path: already expanded
             audit_configmap=p["audit_configmap"], audit_events=p["audit_events"], audit_key=p["audit_key"],
             actor=p["actor"], lock_timeout=p["lock_timeout"], check_mode=module.check_mode)
     except (RotationError, KubeError, ApiError) as exc:

@@ -53,8 +53,8 @@ def _external_keys(value, p: Problems) -> None:
         unknown = sorted(set(entry) - EXTERNAL_FIELDS)
         p.add(not unknown, f"{where} has unknown fields {', '.join(map(str, unknown))}: "
                            "allowed are key, value, rollback")
-        if not p.add(bool(SECRET_KEY.match(key)), f"{where}: key must be a Secret data key of 1 to 40 letters, "
-                     "digits, '-', '_' or '.'"):
+        named = f"{where}: key must be a Secret data key of 1 to 40 letters, digits, '-', '_' or '.'"
+        if not p.add(bool(SECRET_KEY.match(key)), named):
             continue
         why = owned_by_other_kinds(key)
         p.add(why is None, f"{where}: {why}; list only externally issued credentials here")

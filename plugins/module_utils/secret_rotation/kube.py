@@ -270,8 +270,8 @@ class Lock:
     @staticmethod
     def _holder_dead_here(lease: dict) -> bool:
         """The holder ran on this host in a process that is gone (killed before it could release)."""
-        host, _sep, rest = str((lease.get("spec") or {}).get("holderIdentity") or "").partition("/")
-        pid = rest.partition("/")[0]
+        parts = str((lease.get("spec") or {}).get("holderIdentity") or "").split("/")
+        host, pid = parts[0], parts[1] if len(parts) > 1 else ""
         if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
             return False
         try:
