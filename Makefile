@@ -19,9 +19,12 @@ cluster-down:
 cluster-status:
 	$(VENV)/python -m localcluster status $(REGION)
 
-# Command 1: set up this machine, start the local cluster and converge the platform onto it.
-demo: cluster-up
-	$(VENV)/ansible-playbook playbooks/site.yml -i inventories/$(REGION)
+# Command 1: set up this machine, start the local cluster with its real node (realnode), converge
+# the platform onto it, then ask the agent for /health and /ready and Redis for its ACL from inside.
+demo: setup
+	$(VENV)/python -m localcluster up realnode
+	$(VENV)/ansible-playbook playbooks/site.yml -i inventories/local -e @localcluster/real-node-vars.yml
+	$(VENV)/python -m localcluster.demo realnode agentic-ai-prod
 
 STALE_COPY := $(HOME)/.ansible/collections/ansible_collections/agentic/platform
 lint:

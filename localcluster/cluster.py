@@ -438,13 +438,15 @@ def storage_manifests(spec: dict) -> list[dict]:
         "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "Immediate",
         "reclaimPolicy": "Retain", "allowVolumeExpansion": True,
     }]
+    # kwok's pods never mount them; a real node's pods do, so theirs live in the cluster's state.
+    root = node.volumes_dir(cluster_dir(spec["name"])) if spec.get("real_node") else Path("/var/lib/local-pv")
     for i in range(spec["persistent_volumes"]):
         docs.append({
             "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"local-pv-{i}"},
             "spec": {"capacity": {"storage": spec["persistent_volume_size"]},
                      "accessModes": ["ReadWriteOnce"], "storageClassName": "standard",
                      "persistentVolumeReclaimPolicy": "Retain",
-                     "hostPath": {"path": f"/var/lib/local-pv/{i}"}},
+                     "hostPath": {"path": str(root / str(i))}},
         })
     return docs
 

@@ -51,6 +51,19 @@ def cgroup_root(name: str) -> str:
     return f"/agentic-{name}"
 
 
+def volumes_dir(cluster_dir: Path) -> Path:
+    return node_dir(cluster_dir) / "volumes"
+
+
+def ensure_volumes(spec: dict, cluster_dir: Path) -> None:
+    """The directories behind the cluster's hostPath PersistentVolumes. fsGroup does not apply
+    to hostPath volumes, so they are writable by any user: pods run as non-root users."""
+    for i in range(spec["persistent_volumes"]):
+        path = volumes_dir(cluster_dir) / str(i)
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o1777)
+
+
 def egress_socket(cluster_dir: Path) -> Path:
     return node_dir(cluster_dir) / "egress.sock"
 
@@ -99,8 +112,13 @@ def apiserver_flags(cluster_dir: Path) -> list[str]:
 
 # --- configuration files -----------------------------------------------------------------
 
+def _write(path: Path, text: str) -> None:
+    """Write only what changed: kube-proxy exits when its configuration file is written to."""
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
 def _kubeconfig(path: Path, server: str, pki: Path, identity: str) -> str:
-    path.write_text(yaml.safe_dump({
+    _write(path, yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "node",
         "clusters": [{"name": "local", "cluster": {"server": server, "certificate-authority": str(pki / "ca.crt")}}],
         "users": [{"name": identity, "user": {"client-certificate": str(pki / f"{identity}.crt"),
@@ -118,7 +136,7 @@ def _write_configs(name: str, spec: dict, cluster_dir: Path) -> dict[str, list[s
         (d / sub).mkdir(parents=True, exist_ok=True)
     server = f"https://127.0.0.1:{spec['ports']['apiserver']}"  # the node proxy, inside the namespace
     sock = d / "containerd" / "containerd.sock"
-    (d / "containerd" / "config.toml").write_text(f"""version = 3
+    _write(d / "containerd" / "config.toml", f"""version = 3
 root = "{d / 'containerd' / 'root'}"
 state = "{d / 'containerd' / 'state'}"
 disabled_plugins = ["io.containerd.nri.v1.nri"]
@@ -153,7 +171,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
 """)
-    (d / "cni" / "net.d" / "10-agentic.conflist").write_text(json.dumps({
+    _write(d / "cni" / "net.d" / "10-agentic.conflist", json.dumps({
         "cniVersion": "1.0.0", "name": "agentic",
         "plugins": [{"type": "ptp", "ipMasq": False, "mtu": 1500,
                      "ipam": {"type": "host-local", "ranges": [[{"subnet": POD_CIDR}]],
@@ -161,9 +179,9 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
                     {"type": "portmap", "capabilities": {"portMappings": True}}],
     }, indent=2))
     # Pods resolve through cluster DNS only; the host's resolvers are not theirs.
-    (d / "resolv.conf").write_text("")
+    _write(d / "resolv.conf", "")
     zone = spec["zones"][0]
-    (d / "kubelet" / "config.yaml").write_text(yaml.safe_dump({
+    _write(d / "kubelet" / "config.yaml", yaml.safe_dump({
         "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
         "failCgroupV1": False, "cgroupDriver": "cgroupfs", "cgroupRoot": cgroup_root(name),
         "containerRuntimeEndpoint": f"unix://{sock}",
@@ -186,7 +204,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
     }))
     labels = {"workload": "general", "node-pool": "real", "agentic.platform/real-node": "true",
               "topology.kubernetes.io/region": spec["region"], "topology.kubernetes.io/zone": zone}
-    (d / "kube-proxy.yaml").write_text(yaml.safe_dump({
+    _write(d / "kube-proxy.yaml", yaml.safe_dump({
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
         "clientConnection": {"kubeconfig": _kubeconfig(d / "kube-proxy.kubeconfig", server, pki, "kube-proxy")},
         "hostnameOverride": NODE_NAME, "mode": "nftables", "clusterCIDR": CLUSTER_CIDR,
@@ -298,6 +316,7 @@ def up(name: str, spec: dict, cluster_dir: Path, wait) -> None:
     from localcluster.cluster import _alive, kubectl
     ensure_netns(name)
     ensure_cgroup_root(name)
+    ensure_volumes(spec, cluster_dir)
     archives = images.build_images()
     commands = _write_configs(name, spec, cluster_dir)
     running = {c for c, pid in read_pids(cluster_dir).items() if _alive(pid)}

@@ -211,6 +211,20 @@ def test_an_agent_whose_ready_fails_leaves_the_endpoints_and_comes_back(stack):
     assert _wait_for(lambda: _agent_endpoints(stack) == [True], 120), _agent_endpoints(stack)
 
 
+def test_up_again_keeps_every_node_process_and_kube_proxy_keeps_programming_services(stack):
+    """`up` on a running cluster rewrites nothing that a running component watches."""
+    d = cluster.cluster_dir("realnode")
+    before = node.read_pids(d)
+    cluster.up("realnode", quiet=True)
+    kubectl, ns = stack["kubectl"], stack["ns"]
+    kubectl.apply(_service("redis-again", {"app": "redis"}, 6379), "-n", ns)
+    deadline = time.monotonic() + 30
+    while (result := _connect(stack, "role=client", "redis-again", 6379)) != "ok" and time.monotonic() < deadline:
+        time.sleep(1)
+    assert result == "ok"
+    assert node.read_pids(d) == before and all(cluster._alive(pid) for pid in before.values())
+
+
 def test_down_leaves_no_process_mount_cgroup_or_namespace_and_up_brings_the_pods_back(stack):
     d = cluster.cluster_dir("realnode")
     pids = node.read_pids(d)
@@ -226,4 +240,5 @@ def test_down_leaves_no_process_mount_cgroup_or_namespace_and_up_brings_the_pods
     cluster.up("realnode", quiet=True)
     stack["kubectl"].run("-n", stack["ns"], "wait", "--for=condition=Available", "deployment", "--all",
                          "--timeout=240s")
-    assert _redis(stack, "role=client", "PING").stdout.strip() == "PONG"
+    # The pods come back in new sandboxes (new addresses): DNS, Services and policies follow.
+    assert _wait_for(lambda: _redis(stack, "role=client", "PING").stdout.strip() == "PONG", 90)

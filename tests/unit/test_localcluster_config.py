@@ -67,3 +67,16 @@ def test_gpu_nodes_advertise_gpus_with_realistic_labels():
         assert node["status"]["allocatable"] == node["status"]["capacity"]
     assert {n["metadata"]["labels"]["topology.kubernetes.io/zone"] for n in cpu} == {
         "us-east-1a", "us-east-1b", "us-east-1c"}
+
+
+def test_the_real_node_vars_place_the_stack_on_the_real_node_with_the_images_built_here():
+    import yaml
+
+    from localcluster import node
+    values = yaml.safe_load((build.GOMOD.parent / "real-node-vars.yml").read_text())
+    assert (values["agent_image"], values["redis_image"]) == (images.AGENT_IMAGE, images.REDIS_IMAGE)
+    for role in ("agent", "redis"):
+        assert values[f"{role}_node_selector"] == {"kubernetes.io/hostname": node.NODE_NAME}
+        assert values[f"{role}_tolerations"] == [{**node.TAINT, "operator": "Equal"}]
+    assert values["agentic_context"] == cluster.context_name("realnode")
+    assert cluster.cluster_spec("realnode")["real_node"] is True

@@ -1,0 +1,50 @@
+"""site.yml converges the local inventory onto the real node (localcluster/real-node-vars.yml),
+and the service it deploys works from inside the cluster: what `make demo` ends with."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from site_support import ROOT, recycle_volumes, run_site
+
+from localcluster import demo, node
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def converged(real_node):
+    ns = f"rs-{uuid.uuid4().hex[:8]}"
+    run = run_site(ns, "-e", f"@{ROOT / 'localcluster' / 'real-node-vars.yml'}", as_json=False)
+    yield ns, run
+    real_node.run("delete", "namespace", ns, "--wait=false", check=False)
+    recycle_volumes(real_node, ns)
+
+
+def test_the_agent_answers_from_real_pods_and_redis_serves_with_its_acl(converged):
+    ns, run = converged
+    assert run.rc == 0, run.output[-3000:]
+    result = demo.check("realnode", ns)
+    assert result["nodes"] == [node.NODE_NAME]
+    for path in ("/health", "/ready"):
+        status, body = result["http"][path]
+        assert status == 200 and '"status":"healthy"' in body, (path, status, body)
+    # Redis refuses a client without credentials and accepts the agent's ACL user with the
+    # password file its pod mounts, through the Service name and the shipped NetworkPolicies.
+    assert result["redis"]["unauthenticated"].startswith("-NOAUTH")
+    assert (result["redis"]["auth"], result["redis"]["ping"]) == ("+OK", "+PONG")
+
+
+def test_restricted_pod_security_admits_the_stack_and_it_runs_non_root_read_only(converged, real_node):
+    ns, _run = converged
+    labels = real_node.json("get", "namespace", ns)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    for selector, container in (("app.kubernetes.io/name=mcp-agent", "mcp-agent"), ("app.kubernetes.io/name=redis",
+                                                                                    "redis")):
+        pod = real_node.run("-n", ns, "get", "pod", "-l", selector, "-o",
+                            "jsonpath={.items[0].metadata.name}").stdout
+        uid = real_node.run("-n", ns, "exec", pod, "-c", container, "--", "id", "-u").stdout.strip()
+        assert int(uid) >= 10000, (selector, uid)
+        denied = real_node.run("-n", ns, "exec", pod, "-c", container, "--", "touch", "/written", check=False)
+        assert denied.returncode != 0 and "Read-only file system" in denied.stderr, (selector, denied.stderr)
