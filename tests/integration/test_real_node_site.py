@@ -3,6 +3,8 @@ and the service it deploys works from inside the cluster: what `make demo` ends 
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
@@ -13,10 +15,13 @@ from localcluster import demo, node
 pytestmark = pytest.mark.cluster
 
 
+VARS = f"@{ROOT / 'localcluster' / 'real-node-vars.yml'}"
+
+
 @pytest.fixture(scope="module")
 def converged(real_node):
     ns = f"rs-{uuid.uuid4().hex[:8]}"
-    run = run_site(ns, "-e", f"@{ROOT / 'localcluster' / 'real-node-vars.yml'}", as_json=False)
+    run = run_site(ns, "-e", VARS, as_json=False)
     yield ns, run
     real_node.run("delete", "namespace", ns, "--wait=false", check=False)
     recycle_volumes(real_node, ns)
@@ -48,3 +53,35 @@ def test_restricted_pod_security_admits_the_stack_and_it_runs_non_root_read_only
         assert int(uid) >= 10000, (selector, uid)
         denied = real_node.run("-n", ns, "exec", pod, "-c", container, "--", "touch", "/written", check=False)
         assert denied.returncode != 0 and "Read-only file system" in denied.stderr, (selector, denied.stderr)
+
+
+def test_a_config_change_rolls_the_agent_pods_and_never_drops_below_the_pdb(converged, real_node):
+    ns, run = converged
+    assert run.rc == 0, run.output[-3000:]
+    selector = "app.kubernetes.io/name=mcp-agent"
+    pdb_min = real_node.json("-n", ns, "get", "pdb", "-l", selector)["items"][0]["spec"]["minAvailable"]
+    before = set(real_node.run("-n", ns, "get", "pods", "-l", selector, "-o",
+                               "jsonpath={.items[*].metadata.name}").stdout.split())
+    ready_counts: list[int] = []
+    done = threading.Event()
+
+    def watch_endpoints():  # what the Service really routes to, sampled through the rollout
+        while not done.is_set():
+            slices = real_node.json("-n", ns, "get", "endpointslices", "-l",
+                                    "kubernetes.io/service-name=mcp-agent")["items"]
+            ready_counts.append(sum(1 for s in slices for e in s.get("endpoints") or []
+                                    if e["conditions"].get("ready")))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch_endpoints)
+    watcher.start()
+    try:
+        again = run_site(ns, "-e", VARS, "-e", "config_agent_max_concurrent_workflows=99", as_json=False)
+    finally:
+        done.set()
+        watcher.join()
+    assert again.rc == 0, again.output[-3000:]
+    after = {p["metadata"]["name"] for p in real_node.json("-n", ns, "get", "pods", "-l", selector)["items"]
+             if not p["metadata"].get("deletionTimestamp")}
+    assert before and after and not before & after  # every pod was replaced
+    assert len(ready_counts) > 10 and min(ready_counts) >= pdb_min, ready_counts
