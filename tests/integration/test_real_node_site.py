@@ -3,6 +3,7 @@ and the service it deploys works from inside the cluster: what `make demo` ends 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -85,3 +86,60 @@ def test_a_config_change_rolls_the_agent_pods_and_never_drops_below_the_pdb(conv
              if not p["metadata"].get("deletionTimestamp")}
     assert before and after and not before & after  # every pod was replaced
     assert len(ready_counts) > 10 and min(ready_counts) >= pdb_min, ready_counts
+
+
+CONNECT = """
+import json, socket, sys
+out = {}
+for port in sys.argv[2:]:
+    try:
+        socket.create_connection((sys.argv[1], int(port)), 3).close()
+        out[port] = "ok"
+    except ConnectionRefusedError:
+        out[port] = "refused"
+    except OSError as e:
+        out[port] = str(e)
+print(json.dumps(out))
+"""
+
+
+def _client_pod(kubectl, namespace: str) -> str:
+    """A long-running pod on the real node to connect from (kube-router admits a new pod's address
+    into the policies' sets a moment after it starts, so a pod that connects at once is refused)."""
+    name = "client-" + uuid.uuid4().hex[:6]
+    pod = demo._probe_pod(name, "")
+    pod["spec"]["containers"][0]["command"] = ["sleep", "infinity"]
+    kubectl.apply(pod, "-n", namespace)
+    kubectl.run("-n", namespace, "wait", "--for=condition=Ready", f"pod/{name}", "--timeout=120s")
+    return name
+
+
+def _connects(kubectl, namespace: str, pod: str, host: str, expected: dict, timeout: float = 60) -> dict:
+    """TCP connects from the pod until they give `expected` (port -> ok/refused) or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = json.loads(kubectl.run("-n", namespace, "exec", pod, "--", "python3", "-c", CONNECT, host,
+                                     *expected).stdout.strip())
+        if out == expected or time.monotonic() > deadline:
+            return out
+        time.sleep(2)
+
+
+def test_the_metrics_port_answers_only_from_the_monitoring_namespace(converged, real_node):
+    ns, run = converged
+    assert run.rc == 0, run.output[-3000:]
+    host = f"mcp-agent.{ns}.svc.cluster.local"
+    # Kept afterwards: where the monitoring stack lives (a later run may find it terminating otherwise).
+    real_node.run("create", "namespace", "monitoring", check=False)
+    other = f"other-{uuid.uuid4().hex[:6]}"
+    real_node.run("create", "namespace", other)
+    scraper = _client_pod(real_node, "monitoring")
+    try:
+        assert _connects(real_node, "monitoring", scraper, host, {"9090": "ok"}) == {"9090": "ok"}
+        # From elsewhere the API port answers (its policy admits any source) and metrics do not.
+        stranger = _client_pod(real_node, other)
+        expected = {"8080": "ok", "9090": "refused"}
+        assert _connects(real_node, other, stranger, host, expected) == expected
+    finally:
+        real_node.run("-n", "monitoring", "delete", "pod", scraper, "--wait=false", check=False)
+        real_node.run("delete", "namespace", other, "--wait=false", check=False)
