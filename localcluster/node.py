@@ -156,6 +156,9 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
   # Root here lacks CAP_SYS_RESOURCE: a negative oom_score_adj (kubelet asks -998 for sandboxes)
   # is refused, so keep every container at or above containerd's own.
   restrict_oom_score_adj = true
+  # The pods' network namespaces are pinned under the node's state (not /run/netns), so that
+  # `down` finds and removes exactly this node's.
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.cri.v1.runtime".containerd]
     default_runtime_name = "runc"
     [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]

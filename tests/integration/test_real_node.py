@@ -236,6 +236,7 @@ def test_down_leaves_no_process_mount_cgroup_or_namespace_and_up_brings_the_pods
     mounts = Path("/proc/self/mounts").read_text()
     assert str(node.node_dir(d)) not in mounts
     assert not Path(f"/run/netns/{node.netns('realnode')}").exists()
+    assert not list(Path("/run/netns").glob("cni-*"))  # the pods' namespaces went with the node
     assert not list(Path("/sys/fs/cgroup").glob(f"*/{node.cgroup_root('realnode').lstrip('/')}"))
     cluster.up("realnode", quiet=True)
     stack["kubectl"].run("-n", stack["ns"], "wait", "--for=condition=Available", "deployment", "--all",
