@@ -147,6 +147,9 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
 [ttrpc]
   address = "{sock}.ttrpc"
 
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{d / 'containerd' / 'opt'}"
+
 [plugins."io.containerd.cri.v1.images"]
   snapshotter = "overlayfs"
   [plugins."io.containerd.cri.v1.images".pinned_images]
@@ -472,6 +475,7 @@ def down(name: str, cluster_dir: Path) -> list[str]:
         _stop(pid, grace=5)
     _pids_file(cluster_dir).unlink(missing_ok=True)
     _unmount_under(node_dir(cluster_dir))
+    _remove_log_links(node_dir(cluster_dir))
     _remove_cgroups(name)
     if Path(f"/run/netns/{netns(name)}").exists():
         _ip("netns", "del", netns(name), check=False)
@@ -483,6 +487,14 @@ def _unmount_under(path: Path) -> None:
     mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
     for mountpoint in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
         subprocess.run(["umount", "-l", mountpoint], capture_output=True, check=False)
+
+
+def _remove_log_links(path: Path) -> None:
+    """kubelet links each container's log into /var/log/containers (a fixed path): drop ours."""
+    links = Path("/var/log/containers")
+    for link in links.iterdir() if links.is_dir() else ():
+        if link.is_symlink() and str(Path(os.readlink(link))).startswith(str(path) + "/"):
+            link.unlink()
 
 
 def _remove_cgroups(name: str) -> None:

@@ -10,6 +10,7 @@ deny all, DNS to kube-dns, agent -> Redis 6379.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 import uuid
@@ -237,6 +238,7 @@ def test_down_leaves_no_process_mount_cgroup_or_namespace_and_up_brings_the_pods
     assert str(node.node_dir(d)) not in mounts
     assert not Path(f"/run/netns/{node.netns('realnode')}").exists()
     assert not list(Path("/run/netns").glob("cni-*"))  # the pods' namespaces went with the node
+    assert not [link for link in Path("/var/log/containers").glob("*") if str(d) in os.readlink(link)]
     assert not list(Path("/sys/fs/cgroup").glob(f"*/{node.cgroup_root('realnode').lstrip('/')}"))
     cluster.up("realnode", quiet=True)
     stack["kubectl"].run("-n", stack["ns"], "wait", "--for=condition=Available", "deployment", "--all",
