@@ -8,6 +8,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     DNS1123_SUBDOMAIN,
     Problems,
     as_int,
+    bounded_int,
     ephemeral_storage_problem,
     is_image_reference,
     is_label_value,
@@ -20,7 +21,6 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
 from ansible_collections.agentic.platform.plugins.module_utils.inputs.redis import (
     ACL_USER,
     MAX_ID,
-    between,
     matches,
     to_json,
 )
@@ -47,7 +47,7 @@ def check(v: dict) -> list[str]:
           "path@sha256:<64 hex>, with a tag other than 'latest' or a digest")
     p.add(is_label_value(v["agent_version"]) and str(v["agent_version"]) != "",
           f"agent_version '{text(v['agent_version'])}' must be a label value (1 to 63 letters, digits, '-', '_', '.')")
-    p.add(between(v["agent_replicas"], 1, 500),
+    p.add(bounded_int(v["agent_replicas"], 1, 500),
           f"agent_replicas must be between 1 and 500, got {text(v['agent_replicas'])}")
     # Compared with agent_replicas only when that is a number (else its own check fails).
     pdb, replicas = as_int(v["agent_pdb_min_available"]), as_int(v["agent_replicas"])
@@ -59,7 +59,7 @@ def check(v: dict) -> list[str]:
         None if {"requests", "limits"} <= set(resources) else "requests and limits must both be given")
     p.add(problem is None, f"agent_resources: {problem} (requests and limits of cpu and memory: positive Kubernetes "
                            f"quantities, requests not above limits); got {to_json(v['agent_resources'])}")
-    p.add(between(v["agent_gpu_count"], 0, 8),
+    p.add(bounded_int(v["agent_gpu_count"], 0, 8),
           f"agent_gpu_count must be between 0 and 8 GPUs per pod, got {text(v['agent_gpu_count'])}")
     p.add(matches(EXTENDED_RESOURCE, v["agent_gpu_resource"]),
           f"agent_gpu_resource '{text(v['agent_gpu_resource'])}' must be an extended resource name like nvidia.com/gpu")
@@ -92,9 +92,9 @@ def check(v: dict) -> list[str]:
                                         for k in env),
           "agent_env names must be environment variable names ([A-Za-z_][A-Za-z0-9_]*) other than those the role sets "
           f"({', '.join(RESERVED_ENV)})")
-    p.add(between(v["agent_run_as_user"], 1, MAX_ID),
+    p.add(bounded_int(v["agent_run_as_user"], 1, MAX_ID),
           f"agent_run_as_user must be a non-root id between 1 and {MAX_ID}, got {text(v['agent_run_as_user'])}")
-    p.add(between(v["agent_termination_grace_period"], 5, 3600),
+    p.add(bounded_int(v["agent_termination_grace_period"], 5, 3600),
           "agent_termination_grace_period must be between 5 and 3600 seconds, got "
           f"{text(v['agent_termination_grace_period'])}")
     for name in ("agent_config_checksum", "agent_secrets_version"):

@@ -48,11 +48,6 @@ METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 BEHAVIOR_KEYS = ("scaleUp", "scaleDown")
 
 
-def _percent(value) -> bool:
-    number = as_int(value)
-    return number is not None and 1 <= number <= 100
-
-
 def check(v: dict) -> list[str]:
     p = Problems()
     low, high = as_int(v["autoscaling_min_replicas"]), as_int(v["autoscaling_max_replicas"])
@@ -80,10 +75,10 @@ def check(v: dict) -> list[str]:
           f"({text(v['autoscaling_max_replicas'])}), or every run would move the Deployment away from what the "
           "autoscaler keeps")
 
-    p.add(_percent(v["autoscaling_cpu_utilization"]),
+    p.add(bounded_int(v["autoscaling_cpu_utilization"], 1, 100),
           "autoscaling_cpu_utilization must be a percentage from 1 to 100, got "
           f"{text(v['autoscaling_cpu_utilization'])}")
-    p.add(_percent(v["autoscaling_memory_utilization"]),
+    p.add(bounded_int(v["autoscaling_memory_utilization"], 1, 100),
           "autoscaling_memory_utilization must be a percentage from 1 to 100, got "
           f"{text(v['autoscaling_memory_utilization'])}")
     per_pod = as_int(v["autoscaling_workflows_per_pod"])

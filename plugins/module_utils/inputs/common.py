@@ -49,34 +49,35 @@ class Problems(list):
         return ok
 
 
-def as_int(value) -> int | None:
-    """Like Jinja's ``| int`` but None where that would silently give 0 (not a whole number)."""
+def _number(value, from_number, from_text):
+    """``from_number`` of an int or float, ``from_text`` of a string (None where it raises
+    ValueError), else None; never a bool."""
     if isinstance(value, bool) or value is None or value is MISSING:
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
+    if isinstance(value, int | float):
+        return from_number(value)
     if isinstance(value, str):
         try:
-            return int(value.strip())
+            return from_text(value.strip())
         except ValueError:
             return None
     return None
+
+
+def _whole(value: int | float) -> int | None:
+    if isinstance(value, int):
+        return value
+    return int(value) if value.is_integer() else None
+
+
+def as_int(value) -> int | None:
+    """Like Jinja's ``| int`` but None where that would silently give 0 (not a whole number)."""
+    return _number(value, _whole, int)
 
 
 def as_number(value) -> float | None:
     """An int or float (or a string of one), else None; never a bool."""
-    if isinstance(value, bool) or value is None or value is MISSING:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
+    return _number(value, float, float)
 
 
 def text(value) -> str:
@@ -225,6 +226,30 @@ def to_text(value) -> str:
         return json.dumps(value, default=str)
     except (TypeError, ValueError):
         return text(value)
+
+
+def range_problems(v: dict, ranges) -> list[str]:
+    """For each (variable, lowest, highest) of ranges whose value is not a whole number in that range, the message."""
+    return [f"{name} must be a whole number from {low} to {high}, got '{text(v[name])}'"
+            for name, low, high in ranges if not bounded_int(v[name], low, high)]
+
+
+def mapping_problem(name: str, value, refused, rule: str) -> str | None:
+    """What is wrong with a mapping variable: None when it is a mapping with no entry that
+    ``refused(key, value)``; else the rule, after the refused entries (or the variable) it names."""
+    bad = [k for k, item in value.items() if refused(k, item)] if isinstance(value, dict) else []
+    if isinstance(value, dict) and not bad:
+        return None
+    where = ", ".join(f"{name}['{k}']" for k in bad) or name
+    return f"{where}: {rule}"
+
+
+def list_problems(name: str, value, problem_of, kind: str) -> list[str]:
+    """What is wrong with a list variable: that it is no list (of kind), else each entry's
+    ``problem_of(entry)`` (None for a good one), naming its index."""
+    if not isinstance(value, list):
+        return [f"{name} must be a list of {kind}, got {to_text(value)}"]
+    return [f"{name}[{i}]: {problem}" for i, entry in enumerate(value) if (problem := problem_of(entry)) is not None]
 
 
 _PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----")

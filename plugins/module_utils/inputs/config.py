@@ -13,8 +13,12 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     Problems,
     as_int,
     as_number,
+    bounded_int,
+    full,
     is_label_value,
     is_secret_key,
+    mapping_problem,
+    range_problems,
     text,
 )
 
@@ -62,15 +66,6 @@ HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$")
 SNAPSHOT_ID = re.compile(r"^[0-9a-f]{10}$")
 
 
-def _full(pattern: re.Pattern, value) -> bool:
-    return isinstance(value, str) and pattern.fullmatch(value) is not None
-
-
-def _within(value, low: int, high: int) -> bool:
-    number = as_int(value)
-    return number is not None and low <= number <= high
-
-
 def check(v: dict) -> list[str]:
     p = Problems()
     version = v["config_version"]
@@ -78,43 +73,39 @@ def check(v: dict) -> list[str]:
           f"config_version '{text(version)}' must be a Kubernetes label value (1 to 63 letters, digits, '-', '_', '.', "
           "starting and ending with a letter or digit), like v2.1.0")
     host = v["config_redis_host"]
-    p.add(_full(DNS_NAME, host) and len(host) <= 253,
+    p.add(full(DNS_NAME, host) and len(host) <= 253,
           f"config_redis_host '{text(host)}' must be a DNS name such as "
           f"redis.{text(v['agentic_namespace'])}.svc.cluster.local")
     user = v["config_redis_username"]
-    p.add(_full(REDIS_USER, user) and user != "default",
+    p.add(full(REDIS_USER, user) and user != "default",
           f"config_redis_username '{text(user)}' must be a Redis ACL user name other than 'default' "
           "(letters, digits, '_', '-')")
     for name in PORTS:
-        p.add(_within(v[name], 1, 65535), f"{name} must be a port between 1 and 65535, got '{text(v[name])}'")
-    p.add(_full(HTTP_URL, v["config_jaeger_endpoint"]),
+        p.add(bounded_int(v[name], 1, 65535), f"{name} must be a port between 1 and 65535, got '{text(v[name])}'")
+    p.add(full(HTTP_URL, v["config_jaeger_endpoint"]),
           f"config_jaeger_endpoint '{text(v['config_jaeger_endpoint'])}' must be an http:// or https:// URL")
-    for name, low, high in WHOLE_NUMBERS:
-        p.add(_within(v[name], low, high), f"{name} must be a whole number from {low} to {high}, got '{text(v[name])}'")
+    p.extend(range_problems(v, WHOLE_NUMBERS))
     fraction = as_number(v["config_optimization_gpu_memory_fraction"])
     p.add(fraction is not None and not math.isnan(fraction) and 0 < fraction <= 1,
           "config_optimization_gpu_memory_fraction must be a fraction in (0, 1], "
           f"got '{text(v['config_optimization_gpu_memory_fraction'])}'")
     for name in PERCENTAGES:
-        p.add(_within(v[name], 1, 100), f"{name} must be a percentage from 1 to 100, got '{text(v[name])}'")
+        p.add(bounded_int(v[name], 1, 100), f"{name} must be a percentage from 1 to 100, got '{text(v[name])}'")
     # Compared only where both are whole numbers (the checks above report the others).
     low, high = as_int(v["config_scaling_min_replicas"]), as_int(v["config_scaling_max_replicas"])
     p.add(low is None or high is None or low <= high,
           f"config_scaling_min_replicas ({text(v['config_scaling_min_replicas'])}) must not exceed "
           f"config_scaling_max_replicas ({text(v['config_scaling_max_replicas'])})")
 
-    extra = v["config_extra_data"]
-    extra_bad = [k for k, value in extra.items()
-                 if not is_secret_key(k) or k in INVENTORY_KEYS or not isinstance(value, str)
-                 ] if isinstance(extra, dict) else []
-    where = ", ".join(f"config_extra_data['{k}']" for k in extra_bad) or "config_extra_data"
-    p.add(isinstance(extra, dict) and not extra_bad,
-          f"{where}: keys must be ConfigMap keys, each a file name once mounted (letters, digits, '-', '_', '.', "
-          "not '.' or '..' or starting with '..'), that are not already set by the "
-          "role, values must be strings")
+    problem = mapping_problem(
+        "config_extra_data", v["config_extra_data"],
+        lambda k, value: not is_secret_key(k) or k in INVENTORY_KEYS or not isinstance(value, str),
+        "keys must be ConfigMap keys, each a file name once mounted (letters, digits, '-', '_', '.', "
+        "not '.' or '..' or starting with '..'), that are not already set by the role, values must be strings")
+    p.add(problem is None, problem)
 
     rollback = v["config_rollback_to"]
-    p.add(rollback == "" or _full(SNAPSHOT_ID, rollback),
+    p.add(rollback == "" or full(SNAPSHOT_ID, rollback),
           f"config_rollback_to '{text(rollback)}' must be empty or the 10-hex id of a snapshot ConfigMap "
           f"agentic-ai-config-<id> (kubectl get configmap -l {SNAPSHOT_LABEL})")
     return p

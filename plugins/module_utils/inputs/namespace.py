@@ -16,6 +16,8 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     full,
     is_label_value,
     is_labels,
+    list_problems,
+    mapping_problem,
     parse_quantity,
     quantity,
     resources_problem,
@@ -173,15 +175,14 @@ def check(v: dict) -> list[str]:
     for name in ("namespace_compliance", "namespace_cost_center", "namespace_owner"):
         p.add(is_label_value(v[name]), f"{name} '{text(v[name])}' {_LABEL_VALUE_RULE}")
 
-    extra = v["namespace_extra_labels"]
-    extra_bad = [k for k, value in extra.items()
-                 if not full(LABEL_KEY, k) or not is_label_value(value) or k in GOVERNANCE_LABELS
-                 or OWN_LABEL_PREFIX.match(k)] if isinstance(extra, dict) else []
-    where = ", ".join(f"namespace_extra_labels['{k}']" for k in extra_bad) or "namespace_extra_labels"
-    p.add(isinstance(extra, dict) and not extra_bad,
-          f"{where}: keys must be label keys ([prefix/]name) other than the governance, "
-          "pod-security.kubernetes.io/ and app.kubernetes.io/ labels the role sets; values must be label values "
-          "(at most 63 characters of letters, digits, '-', '_', '.')")
+    problem = mapping_problem(
+        "namespace_extra_labels", v["namespace_extra_labels"],
+        lambda k, value: (not full(LABEL_KEY, k) or not is_label_value(value) or k in GOVERNANCE_LABELS
+                          or OWN_LABEL_PREFIX.match(k)),
+        "keys must be label keys ([prefix/]name) other than the governance, pod-security.kubernetes.io/ and "
+        "app.kubernetes.io/ labels the role sets; values must be label values "
+        "(at most 63 characters of letters, digits, '-', '_', '.')")
+    p.add(problem is None, problem)
 
     quota = v["namespace_quota_hard"]
     quota_bad = []
@@ -225,21 +226,10 @@ def check(v: dict) -> list[str]:
         p.add(_ports(v[name]) if many else _port(v[name]),
               f"{name} {_PORTS_RULE}, got {text(v[name]) if many else [v[name]]}")
 
-    cidrs = v["namespace_agent_egress_cidrs"]
-    if not isinstance(cidrs, list):
-        p.append(f"namespace_agent_egress_cidrs must be a list of {{cidr, except}}, got {to_text(cidrs)}")
-    else:
-        for i, entry in enumerate(cidrs):
-            problem = cidr_block_problem(entry)
-            p.add(problem is None, f"namespace_agent_egress_cidrs[{i}]: {problem}")
-
-    peers = v["namespace_agent_api_peers"]
-    if not isinstance(peers, list):
-        p.append(f"namespace_agent_api_peers must be a list of NetworkPolicy peers, got {to_text(peers)}")
-    else:
-        for i, peer in enumerate(peers):
-            problem = peer_problem(peer)
-            p.add(problem is None, f"namespace_agent_api_peers[{i}]: {problem}")
+    p.extend(list_problems("namespace_agent_egress_cidrs", v["namespace_agent_egress_cidrs"], cidr_block_problem,
+                           "{cidr, except}"))
+    p.extend(list_problems("namespace_agent_api_peers", v["namespace_agent_api_peers"], peer_problem,
+                           "NetworkPolicy peers"))
 
     version = v["namespace_pod_security_version"]
     p.add(full(POD_SECURITY_VERSION, version),

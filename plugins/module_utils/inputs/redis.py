@@ -10,7 +10,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     DNS1123_SUBDOMAIN,
     MISSING,
     Problems,
-    as_int,
+    bounded_int,
     ephemeral_storage_problem,
     is_image_reference,
     is_label_value,
@@ -64,11 +64,6 @@ def matches(pattern: re.Pattern, value) -> bool:
     return value is not None and pattern.fullmatch(value) is not None
 
 
-def between(value, low: int, high: int) -> bool:
-    number = as_int(value)
-    return number is not None and low <= number <= high
-
-
 def to_json(value) -> str:
     """The value as the ``to_json`` filter prints it."""
     try:
@@ -120,7 +115,7 @@ def check(v: dict) -> list[str]:
           f"redis_version '{text(v['redis_version'])}' must be a label value (1 to 63 letters, digits, '-', '_', '.')")
     problem = resources_problem_with_memory_limit(v["redis_resources"])
     p.add(problem is None, f"redis_resources: {problem}; got {to_json(v['redis_resources'])}")
-    p.add(between(v["redis_maxmemory_percent"], 10, 95),
+    p.add(bounded_int(v["redis_maxmemory_percent"], 10, 95),
           "redis_maxmemory_percent must be between 10 and 95 (percent of limits.memory), got "
           f"{text(v['redis_maxmemory_percent'])}")
     user = v["redis_agent_user"]
@@ -140,7 +135,8 @@ def check(v: dict) -> list[str]:
           f"redis_service_account '{text(v['redis_service_account'])}' must be a ServiceAccount name "
           "(a DNS-1123 subdomain)")
     for name in ("redis_run_as_user", "redis_run_as_group"):
-        p.add(between(v[name], 1, MAX_ID), f"{name} must be a non-root id between 1 and {MAX_ID}, got {text(v[name])}")
+        p.add(bounded_int(v[name], 1, MAX_ID),
+              f"{name} must be a non-root id between 1 and {MAX_ID}, got {text(v[name])}")
     p.add(is_labels(v["redis_node_selector"]),
           f"redis_node_selector must map label keys to label values, got {to_json(v['redis_node_selector'])}")
     tolerations = v["redis_tolerations"]

@@ -11,7 +11,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     DNS1123_LABEL,
     DNS1123_SUBDOMAIN,
     Problems,
-    as_int,
+    range_problems,
     text,
 )
 from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.common import owned_by_other_kinds
@@ -92,10 +92,7 @@ def check(v: dict) -> list[str]:
     p.add(v["rotation_redis_enabled"] is not True or (isinstance(host, str) and bool(HOST.match(host))),
           f"rotation_redis_host '{text(host)}' must name the Redis endpoint (a DNS name or an IP address) when "
           "rotation_redis_enabled is true")
-    for name, low, high in WHOLE_NUMBERS:
-        number = as_int(v[name])
-        p.add(number is not None and low <= number <= high,
-              f"{name} must be a whole number from {low} to {high}, got '{text(v[name])}'")
+    p.extend(range_problems(v, WHOLE_NUMBERS))
     audit = v["rotation_audit_log"]
     p.add(isinstance(audit, str) and (audit == "" or audit.startswith(("/", "~"))) and "\n" not in audit,
           f"rotation_audit_log '{text(audit)}' must be an absolute path (or ~/...), or empty to disable the file")
