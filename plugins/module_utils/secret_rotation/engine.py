@@ -175,6 +175,20 @@ class Rotation:
             self.after_phase(phase)
         fault_hook(phase)
 
+    def _would(self, result: dict[str, Any], outcome: str) -> str | None:
+        """In check mode: the outcome a run would have (result notes that it would rotate); else None."""
+        if not self.opts.check_mode:
+            return None
+        result["would_rotate"] = True
+        return outcome
+
+    def _roll_stamped(self, version: str, stamp: str) -> dict[str, Any]:
+        """Roll the Deployments to ``version``; the state then, with ``stamp`` set to now."""
+        self._roll(version)
+        st = self.state
+        st[stamp] = iso(utcnow())
+        return st
+
     def _schedule(self) -> tuple[str, bool, Any]:
         schedule = self.opts.schedule or self.secret["labels"].get(SCHEDULE_LABEL) or self.opts.default_schedule
         ann = self.secret["annotations"]
@@ -344,9 +358,8 @@ class Rotation:
         if phase not in REDIS_PHASES:
             if not wanted:
                 return "not-due"
-            if self.opts.check_mode:
-                result["would_rotate"] = True
-                return "would-rotate"
+            if outcome := self._would(result, "would-rotate"):
+                return outcome
             current = self._data(key)
             if not current:
                 raise RotationError(f"Secret {self.opts.secret_name} has no {key} to rotate")
@@ -395,9 +408,7 @@ class Rotation:
                     self._record("secret-updated", data={key: new, prev_key: old, next_key: None},
                                  extra_annotations={SECRETS_VERSION_ANNOTATION: st["secrets_version"]})
                 elif phase == "secret-updated":
-                    self._roll(st["secrets_version"])
-                    st = self.state
-                    st["rolled_at"] = iso(utcnow())
+                    st = self._roll_stamped(st["secrets_version"], "rolled_at")
                     self._record("rolled", state=st)
                 elif phase == "rolled":
                     rolled_at = parse_iso(st.get("rolled_at")) or utcnow()
@@ -482,12 +493,9 @@ class Rotation:
             phase = st.get("phase")
             now = utcnow()
             if phase == "next-staged":
-                if opts.check_mode:
-                    result["would_rotate"] = True
-                    return "would-resume"
-                self._roll(st["secrets_version"])
-                st = self.state
-                st["published_at"] = iso(utcnow())
+                if outcome := self._would(result, "would-resume"):
+                    return outcome
+                st = self._roll_stamped(st["secrets_version"], "published_at")
                 self._record("published", state=st)
             elif phase == "published":
                 published_at = parse_iso(st.get("published_at")) or now
@@ -495,9 +503,8 @@ class Rotation:
                     result["waiting"] = ("next key published; promotion after jwt_publish_lead "
                                          f"({opts.jwt_publish_lead:g}s)")
                     return "waiting"
-                if opts.check_mode:
-                    result["would_rotate"] = True
-                    return "would-promote"
+                if outcome := self._would(result, "would-promote"):
+                    return outcome
                 cur_pub, nxt_priv, nxt_pub = self._data(k["pub"]), self._data(k["next_priv"]), self._data(k["next_pub"])
                 self._check_fp("next", nxt_priv, st.get("fp_after"))
                 st["secrets_version"] = f"{opts.key}.v{st['version']}.{st['id']}.promoted"
@@ -508,12 +515,9 @@ class Rotation:
                     k["jwks"]: jwt_keys.jwks(nxt_pub, cur_pub)},
                     extra_annotations={SECRETS_VERSION_ANNOTATION: st["secrets_version"]})
             elif phase == "promoting":
-                if opts.check_mode:
-                    result["would_rotate"] = True
-                    return "would-resume"
-                self._roll(st["secrets_version"])
-                st = self.state
-                st["promoted_at"] = iso(utcnow())
+                if outcome := self._would(result, "would-resume"):
+                    return outcome
+                st = self._roll_stamped(st["secrets_version"], "promoted_at")
                 self._record("promoted", state=st, extra_annotations={self.last_ann: st["promoted_at"]})
             elif phase == "promoted":
                 promoted_at = parse_iso(st.get("promoted_at")) or now
@@ -522,20 +526,16 @@ class Rotation:
                     result["waiting"] = (f"previous key kept for the token overlap; dropped after "
                                          f"{iso(promoted_at)} + jwt_max_token_lifetime ({left:.0f}s left)")
                     return "waiting"
-                if opts.check_mode:
-                    result["would_rotate"] = True
-                    return "would-drop-previous"
+                if outcome := self._would(result, "would-drop-previous"):
+                    return outcome
                 st["secrets_version"] = f"{opts.key}.v{st['version']}.{st['id']}.dropped"
                 self._record("dropping", state=st, data={
                     k["prev_pub"]: None, k["prev_kid"]: None, k["jwks"]: jwt_keys.jwks(self._data(k["pub"]))},
                     extra_annotations={SECRETS_VERSION_ANNOTATION: st["secrets_version"]})
             elif phase == "dropping":
-                if opts.check_mode:
-                    result["would_rotate"] = True
-                    return "would-resume"
-                self._roll(st["secrets_version"])
-                st = self.state
-                st["finished"] = iso(utcnow())
+                if outcome := self._would(result, "would-resume"):
+                    return outcome
+                st = self._roll_stamped(st["secrets_version"], "finished")
                 self._record("completed", state=st)
                 return "completed"
             else:
@@ -546,9 +546,8 @@ class Rotation:
                                         "first JWT key pair; rotation only replaces it")
                 if not wanted:
                     return "not-due"
-                if opts.check_mode:
-                    result["would_rotate"] = True
-                    return "would-rotate"
+                if outcome := self._would(result, "would-rotate"):
+                    return outcome
                 cur_priv = self._data(k["priv"])
                 cur_pub = self._data(k["pub"]) or jwt_keys.public_from_private(cur_priv)
                 alg, bits = jwt_keys.algorithm_of(cur_pub)
@@ -570,9 +569,8 @@ class Rotation:
         key, prev_key, opts = self.opts.key, f"{self.opts.key}-previous", self.opts
         st = self.state
         if st.get("phase") == "secret-updated":
-            if opts.check_mode:
-                result["would_rotate"] = True
-                return "would-resume"
+            if outcome := self._would(result, "would-resume"):
+                return outcome
             self._roll(st["secrets_version"])
             return self._external_done()
         if opts.rollback:
@@ -580,9 +578,8 @@ class Rotation:
             if not previous:
                 result["msg"] = f"nothing to roll back: the Secret has no {prev_key}"
                 return "unchanged"
-            if opts.check_mode:
-                result["would_rotate"] = True
-                return "would-roll-back"
+            if outcome := self._would(result, "would-roll-back"):
+                return outcome
             st = self._new_state(new_rotation_id())
             st.update(action="rollback", fp_before=self._fp(self._data(key)), fp_after=self._fp(previous))
             self._record("secret-updated", state=st, data={key: previous, prev_key: None},
@@ -599,9 +596,8 @@ class Rotation:
         if current is not None and hmac.compare_digest(to_bytes(current), to_bytes(opts.new_value)):
             self.warnings.append(f"{key} is due but new_value equals the current value: issue a new credential")
             return "unchanged"
-        if opts.check_mode:
-            result["would_rotate"] = True
-            return "would-rotate"
+        if outcome := self._would(result, "would-rotate"):
+            return outcome
         st = self._new_state(new_rotation_id())
         st.update(fp_before=self._fp(current), fp_after=self._fp(opts.new_value))
         data = {key: opts.new_value}
