@@ -39,13 +39,7 @@ options:
     default: false
 extends_documentation_fragment:
   - agentic.platform.kube_auth
-attributes:
-  check_mode:
-    description: Reads only; check mode runs the same reads.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
+  - agentic.platform.read_only
 author:
   - agentic.platform developers (@agentic)
 """

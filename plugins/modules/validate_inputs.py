@@ -20,13 +20,8 @@ options:
       - Without it, every step the play imports (C(ansible_play_role_names)) is checked in this one task,
         as site.yml does before any write; the play's list of roles is the list of steps.
     type: str
-attributes:
-  check_mode:
-    description: Checks only; the same in check mode.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
+extends_documentation_fragment:
+  - agentic.platform.read_only
 author:
   - agentic.platform developers (@agentic)
 """
