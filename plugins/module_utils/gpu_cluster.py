@@ -24,6 +24,13 @@ from ansible_collections.agentic.platform.plugins.module_utils.poll import poll
 
 SMOKE_LABEL = "app.kubernetes.io/name"
 SMOKE_NAME = "gpu-readiness-smoke"
+# Labels of the GPU Operator's MIG manager and driver upgrade controller.
+MIG_CONFIG = "nvidia.com/mig.config"
+MIG_CONFIG_STATE = "nvidia.com/mig.config.state"
+DRIVER_UPGRADE_STATE = "nvidia.com/gpu-driver-upgrade-state"
+# A taint key or condition type naming one of these is about the node's GPUs.
+GPU_WORDS = ("gpu", "nvidia", "accelerat")
+HEALTHY_CONDITION_SUFFIXES = ("Ready", "Healthy")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -53,6 +60,70 @@ def pod_ready(pod: dict) -> bool:
     return bool(cond and cond.get("status") == "True")
 
 
+def device_plugin_health(res: str, cap: int | None, alloc: int | None) -> dict:
+    """The device plugin withdraws a GPU it finds unhealthy (an Xid, a lost GPU) from allocatable,
+    leaving capacity as it was: the GPU Operator's validator does not look at that gap."""
+    seen = {"capacity": cap, "allocatable": alloc}
+    if cap is None:
+        return check(NO_EVIDENCE, f"no {res} capacity reported", **seen)
+    if alloc is None or alloc < cap:
+        return check(FAIL, f"allocatable {res} {alloc} < capacity {cap}: the device plugin reports "
+                           f"{cap - (alloc or 0)} GPU(s) unhealthy", **seen)
+    return check(PASS, f"allocatable {res} {alloc} == capacity {cap}: every GPU healthy", **seen)
+
+
+def mig_config(labels: dict) -> dict:
+    """The GPU Operator's MIG manager writes the outcome of nvidia.com/mig.config in
+    nvidia.com/mig.config.state: anything but success means the layout asked for is not in place."""
+    state = labels.get(MIG_CONFIG_STATE)
+    wanted = labels.get(MIG_CONFIG)
+    if state is None:
+        return check(PASS, f"no {MIG_CONFIG_STATE} label: no MIG layout managed on this node")
+    if state != "success":
+        return check(FAIL, f"{MIG_CONFIG_STATE}={state}: MIG layout {wanted or '(unnamed)'} not applied",
+                     state=state, config=wanted)
+    return check(PASS, f"MIG layout {wanted or '(unnamed)'} applied ({MIG_CONFIG_STATE}=success)",
+                 state=state, config=wanted)
+
+
+def driver_upgrade(labels: dict) -> dict:
+    """The GPU Operator's driver upgrade controller marks a node whose driver upgrade failed; its
+    validator may still report the old driver Ready."""
+    state = labels.get(DRIVER_UPGRADE_STATE)
+    if state == "upgrade-failed":
+        return check(FAIL, f"{DRIVER_UPGRADE_STATE}=upgrade-failed: the driver upgrade failed on this node",
+                     state=state)
+    return check(PASS, f"driver upgrade state {state or 'not labelled'}", state=state)
+
+
+def _gpu_related(name: str) -> bool:
+    return any(word in name.lower() for word in GPU_WORDS)
+
+
+def gpu_fault(node: dict, expected_taints: list[dict]) -> dict:
+    """A GPU health monitor (node-problem-detector, NVSentinel, a cloud's node agent) marks a faulty
+    node with a GPU taint or a GPU node condition. A GPU taint the pool does not expect keeps GPU
+    work off the node; a GPU condition in its bad state (node-problem-detector's convention: a
+    ...Ready or ...Healthy condition is bad unless True, any other problem condition is bad when
+    True) names the fault."""
+    expected = {(t["key"], t.get("value") or "", t["effect"]) for t in expected_taints}
+    faults = [f"taint {t.get('key')}={t.get('value') or ''}:{t.get('effect')}"
+              for t in node.get("spec", {}).get("taints") or []
+              if t.get("effect") in ("NoSchedule", "NoExecute") and _gpu_related(t.get("key") or "")
+              and (t.get("key"), t.get("value") or "", t.get("effect")) not in expected]
+    for cond in node.get("status", {}).get("conditions") or []:
+        kind = cond.get("type") or ""
+        if kind == "Ready" or not _gpu_related(kind):
+            continue
+        healthy = "True" if kind.endswith(HEALTHY_CONDITION_SUFFIXES) else "False"
+        if cond.get("status") != healthy:
+            faults.append(f"condition {kind}={cond.get('status')} ({cond.get('reason') or 'no reason'}: "
+                          f"{(cond.get('message') or '')[:120]})")
+    if faults:
+        return check(FAIL, "GPU fault reported: " + "; ".join(faults), faults=faults)
+    return check(PASS, "no GPU fault taint or condition")
+
+
 def node_checks(node: dict, spec: dict, plugin_pods: list[dict] | None) -> dict:
     out: dict = {}
     res = spec.get("resource", "nvidia.com/gpu")
@@ -74,15 +145,18 @@ def node_checks(node: dict, spec: dict, plugin_pods: list[dict] | None) -> dict:
     seen = {"capacity": cap, "allocatable": alloc, "expected": want}
     if cap is None:
         out["gpu_capacity"] = check(FAIL, f"no {res} capacity: the device plugin has not registered GPUs", **seen)
-    elif alloc is None or alloc < cap:
-        out["gpu_capacity"] = check(FAIL, f"allocatable {res} {alloc} < capacity {cap} (unhealthy GPUs)", **seen)
     elif want is not None and cap != want:
         out["gpu_capacity"] = check(FAIL, f"capacity {res} {cap}, expected {want}", **seen)
     else:
-        out["gpu_capacity"] = check(PASS, f"{res} capacity {cap} == allocatable {alloc}"
-                                    + (f" == expected {want}" if want is not None else ""), **seen)
+        out["gpu_capacity"] = check(PASS, f"{res} capacity {cap}" + (f" == expected {want}" if want is not None
+                                                                       else ""), **seen)
+    out["device_plugin_health"] = device_plugin_health(res, cap, alloc)
 
     labels = node.get("metadata", {}).get("labels") or {}
+    out["mig_config"] = mig_config(labels)
+    out["driver_upgrade"] = driver_upgrade(labels)
+    out["gpu_fault"] = gpu_fault(node, spec.get("taints") or [])
+
     wrong = []
     for key, val in (spec.get("labels") or {}).items():
         if key not in labels:

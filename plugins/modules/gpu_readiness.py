@@ -33,7 +33,12 @@ description:
     C(clocks_event_reasons.*)) are understood under both names.
   - I(mode=cluster) reads the Kubernetes API with two list calls whatever the pool size (the nodes
     matching I(label_selector), the device-plugin pods matching I(device_plugin_selector)), never one call
-    per node. Per node C(ready), C(gpu_capacity) (capacity == allocatable == I(gpus_per_node)),
+    per node. Per node C(ready), C(gpu_capacity) (capacity == I(gpus_per_node)),
+    C(device_plugin_health) (allocatable below capacity: GPUs the device plugin found unhealthy),
+    C(mig_config) (a C(nvidia.com/mig.config.state) label other than C(success)), C(driver_upgrade)
+    (C(nvidia.com/gpu-driver-upgrade-state=upgrade-failed)), C(gpu_fault) (a NoSchedule/NoExecute
+    taint whose key names GPUs, nvidia or accelerators and the pool does not expect, or such a node
+    condition in its bad state: a C(...Ready)/C(...Healthy) condition not True, any other one True),
     C(labels), C(taints) and C(device_plugin) (a Ready device-plugin pod on the node); for the pool
     C(pool_size) and, with I(smoke_test=true), C(smoke).
   - I(mode=cluster) runs in the controller (action plugin, no Python dependency); I(mode=host) runs

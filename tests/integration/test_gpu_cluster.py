@@ -24,6 +24,7 @@ from site_support import run_site
 pytestmark = pytest.mark.cluster
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+XID_TAINT = {"key": "nvidia.com/gpu-xid", "value": "79", "effect": "NoExecute"}  # a GPU health monitor's
 GATE = "Gate - wait until every GPU pool is really ready"
 POOL_LABELS = {"nvidia.com/gpu.present": "true", "workload": "ai-agents"}
 
@@ -55,8 +56,15 @@ def pool(kubectl):
         gpu_node(f"{name}-alloc-0", name, "alloc", allocatable=7),
         gpu_node(f"{name}-notready-0", name, "notready", kwok=False),
         gpu_node(f"{name}-nolabel-0", name, "nolabel", labels={"nvidia.com/gpu.present": "true"}),
+        gpu_node(f"{name}-mig-0", name, "mig", labels={**POOL_LABELS, "nvidia.com/mig.config": "all-1g.18gb",
+                                                        "nvidia.com/mig.config.state": "failed"}),
+        gpu_node(f"{name}-upgrade-0", name, "upgrade",
+                 labels={**POOL_LABELS, "nvidia.com/gpu-driver-upgrade-state": "upgrade-failed"}),
+        gpu_node(f"{name}-fault-0", name, "fault"),
+        gpu_node(f"{name}-faultcond-0", name, "faultcond", kwok=False),
         gpu_node(f"{name}-cpu-0", name, "cpu", gpus=0, labels={"workload": "general"}),
     ]
+    nodes[-3]["spec"]["taints"].append(XID_TAINT)
     del nodes[-1]["status"]["capacity"]["nvidia.com/gpu"], nodes[-1]["status"]["allocatable"]["nvidia.com/gpu"]
     nodes[-1]["spec"]["taints"] = []
     try:
@@ -66,6 +74,12 @@ def pool(kubectl):
             {"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "KubeletNotReady",
                                         "message": "container runtime network not ready", "lastHeartbeatTime": now,
                                         "lastTransitionTime": now}]}}))
+        kubectl.run("patch", "node", f"{name}-faultcond-0", "--subresource=status", "--type=merge", "-p", json.dumps(
+            {"status": {"conditions": [
+                {"type": "Ready", "status": "True", "reason": "KubeletReady", "lastHeartbeatTime": now,
+                 "lastTransitionTime": now},
+                {"type": "AcceleratedHardwareReady", "status": "False", "reason": "NvidiaXID79",
+                 "message": "GPU has fallen off the bus", "lastHeartbeatTime": now, "lastTransitionTime": now}]}}))
         yield name
     finally:
         kubectl.run("delete", "node", "-l", f"node-pool={name}", "--wait=false", check=False)
@@ -86,8 +100,8 @@ def kwok_ready(api, pool):
     """kwok marks new nodes Ready within seconds: wait for every kwok node of the pool."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        res = gpu_cluster.evaluate(api, {"selector": f"node-pool={pool},case!=notready"})
-        if res["node_count"] == 5 and all(n["checks"]["ready"]["status"] == "pass" for n in res["nodes"].values()):
+        res = gpu_cluster.evaluate(api, {"selector": f"node-pool={pool},case notin (notready,faultcond)"})
+        if res["node_count"] == 8 and all(n["checks"]["ready"]["status"] == "pass" for n in res["nodes"].values()):
             return pool
         time.sleep(0.5)
     raise AssertionError(f"kwok did not make the pool's nodes Ready: {res['failures']}")
@@ -114,8 +128,26 @@ def test_allocatable_below_capacity_fails_naming_node_and_check(api, kwok_ready)
     res = wait_ready(api, spec(pool, "alloc"))
     assert not res["ready"]
     msg = failure_message("GPU pool not ready", res)
-    assert f"node {pool}-alloc-0: gpu_capacity: allocatable nvidia.com/gpu 7 < capacity 8" in msg
+    assert (f"node {pool}-alloc-0: device_plugin_health: allocatable nvidia.com/gpu 7 < capacity 8: "
+            "the device plugin reports 1 GPU(s) unhealthy") in msg
     assert res["nodes"][f"{pool}-alloc-0"]["checks"]["ready"]["status"] == "pass"
+
+
+@pytest.mark.parametrize(("case", "check", "reason"), [
+    ("mig", "mig_config", "nvidia.com/mig.config.state=failed: MIG layout all-1g.18gb not applied"),
+    ("upgrade", "driver_upgrade", "nvidia.com/gpu-driver-upgrade-state=upgrade-failed: the driver upgrade failed "
+                                  "on this node"),
+    ("fault", "gpu_fault", "GPU fault reported: taint nvidia.com/gpu-xid=79:NoExecute"),
+    ("faultcond", "gpu_fault", "GPU fault reported: condition AcceleratedHardwareReady=False (NvidiaXID79: GPU has "
+                               "fallen off the bus)"),
+])
+def test_gpu_operator_blind_spots_fail_on_kwok_nodes(api, kwok_ready, case, check, reason):
+    """What the GPU Operator's validator reports Ready through, as the API server returns it."""
+    pool = kwok_ready
+    res = gpu_cluster.evaluate(api, spec(pool, case))
+    assert f"node {pool}-{case}-0: {check}: {reason}" in res["failures"], res["failures"]
+    if case != "faultcond":  # kwok keeps it Ready; the other node's Ready is ours, and ages
+        assert [f for f in res["failures"] if f": {check}: " not in f] == []
 
 
 def test_not_ready_node_fails(api, kwok_ready):

@@ -81,3 +81,58 @@ def test_smoke_job_asks_for_one_gpu_on_the_pool():
     assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": 1}
     assert pod["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] == 0
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+
+
+# Readiness beyond the GPU Operator: each named check fails on the state its reason names.
+
+def test_allocatable_below_capacity_fails_device_plugin_health():
+    n = node(status__allocatable={"nvidia.com/gpu": "6"})
+    checks = gpu_cluster.node_checks(n, SPEC, None)
+    assert checks["gpu_capacity"]["status"] == "pass"
+    assert checks["device_plugin_health"]["status"] == "fail"
+    assert checks["device_plugin_health"]["reason"] == (
+        "allocatable nvidia.com/gpu 6 < capacity 8: the device plugin reports 2 GPU(s) unhealthy")
+
+
+def test_mig_config_state_other_than_success_fails():
+    labels = {**NODE["metadata"]["labels"], "nvidia.com/mig.config": "all-1g.18gb"}
+    for state in ("failed", "pending", "rebooting"):
+        checks = gpu_cluster.node_checks(node(metadata__labels={**labels, "nvidia.com/mig.config.state": state}),
+                                         SPEC, None)
+        assert checks["mig_config"]["status"] == "fail", state
+        assert checks["mig_config"]["reason"] == (
+            f"nvidia.com/mig.config.state={state}: MIG layout all-1g.18gb not applied")
+    ok = node(metadata__labels={**labels, "nvidia.com/mig.config.state": "success"})
+    assert gpu_cluster.node_checks(ok, SPEC, None)["mig_config"]["status"] == "pass"
+
+
+def test_driver_upgrade_failed_label_fails():
+    labels = NODE["metadata"]["labels"]
+    failed = node(metadata__labels={**labels, "nvidia.com/gpu-driver-upgrade-state": "upgrade-failed"})
+    checks = gpu_cluster.node_checks(failed, SPEC, None)
+    assert checks["driver_upgrade"]["status"] == "fail"
+    assert "driver upgrade failed" in checks["driver_upgrade"]["reason"]
+    done = node(metadata__labels={**labels, "nvidia.com/gpu-driver-upgrade-state": "upgrade-done"})
+    assert gpu_cluster.node_checks(done, SPEC, None)["driver_upgrade"]["status"] == "pass"
+
+
+def test_gpu_fault_taint_fails_but_the_pools_own_taint_does_not():
+    taints = [*NODE["spec"]["taints"], {"key": "nvidia.com/gpu-xid", "value": "79", "effect": "NoExecute"},
+              {"key": "example.com/maintenance", "effect": "NoSchedule"}]
+    checks = gpu_cluster.node_checks(node(spec__taints=taints), SPEC, None)
+    assert checks["gpu_fault"]["status"] == "fail"
+    assert checks["gpu_fault"]["observed"]["faults"] == ["taint nvidia.com/gpu-xid=79:NoExecute"]
+
+
+def test_gpu_fault_condition_fails_by_node_problem_detector_convention():
+    conditions = [*NODE["status"]["conditions"],
+                  {"type": "AcceleratedHardwareReady", "status": "False", "reason": "NvidiaXID79",
+                   "message": "GPU has fallen off the bus"},
+                  {"type": "GpuXidError", "status": "True", "reason": "Xid48"},
+                  {"type": "GpuThermalWatch", "status": "False", "reason": "NoIssue"},
+                  {"type": "KernelDeadlock", "status": "True"}]
+    checks = gpu_cluster.node_checks(node(status__conditions=conditions), SPEC, None)
+    assert checks["gpu_fault"]["observed"]["faults"] == [
+        "condition AcceleratedHardwareReady=False (NvidiaXID79: GPU has fallen off the bus)",
+        "condition GpuXidError=True (Xid48: )"]
+    assert checks["ready"]["status"] == "pass"  # the kubelet's Ready says nothing about the GPUs
