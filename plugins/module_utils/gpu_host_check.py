@@ -8,6 +8,7 @@ import re
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_facts import (
     FABRIC_MANAGER_SERVICE,
     MAX_GPUS,
+    UVM_DEVICE,
     collect,
 )
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_parse import bus_key, xids
@@ -135,6 +136,8 @@ def host_checks(facts: dict, expect: dict) -> dict:
     else:
         out["evidence"] = check(PASS, "every output read parsed")
 
+    out["nvidia_uvm"] = nvidia_uvm(facts["device_nodes"])
+
     switches = facts["pci_nvswitches"]
     fabric = [(g.get("fabric_state"), g.get("fabric_status")) for g in gpus or [] if g.get("fabric_state")]
     bad_fabric = [f"{s}/{st}" for s, st in fabric if s != "Completed" or (st and st != "Success")]
@@ -154,6 +157,19 @@ def host_checks(facts: dict, expect: dict) -> dict:
     else:
         out["fabric_manager"] = check(NO_EVIDENCE, "PCI not read: cannot tell whether NVSwitches are present")
     return out
+
+
+def nvidia_uvm(nodes: list[str] | None) -> dict:
+    """/dev/nvidia-uvm: nvidia-smi answers without it, CUDA does not (the nvidia-uvm module not
+    loaded, or its device node never created: nvidia-modprobe / nvidia-ctk system create-device-nodes)."""
+    if nodes is None:
+        return check(NO_EVIDENCE, "/dev could not be read for the nvidia device nodes")
+    if UVM_DEVICE not in nodes:
+        return check(FAIL, f"/dev/{UVM_DEVICE} missing: CUDA cannot initialize (load nvidia-uvm and create its "
+                           "device nodes)", device_nodes=nodes)
+    tools = f"{UVM_DEVICE}-tools"
+    return check(PASS, f"/dev/{UVM_DEVICE} present" + ("" if tools in nodes else f" (/dev/{tools} absent)"),
+                 device_nodes=nodes)
 
 
 def gpu_checks(gpu: dict, expect: dict) -> dict:

@@ -24,6 +24,10 @@ NVIDIA_VENDOR = "0x10de"
 GPU_CLASSES = ("0x0300", "0x0302")   # VGA controller, 3D controller
 NVSWITCH_CLASS = "0x0680"            # NVSwitch: bridge, other
 FABRIC_MANAGER_SERVICE = "nvidia-fabricmanager"
+# NVML_GPU_FABRIC_STATE_* (0 is NOT_SUPPORTED: no fabric to register with), in nvidia-smi -q's words.
+NVML_FABRIC_STATES = {1: "Not Started", 2: "In Progress", 3: "Completed"}
+# CUDA's unified memory device: without it CUDA fails to initialize while nvidia-smi answers.
+UVM_DEVICE = "nvidia-uvm"
 # More GPUs than this on one host is not a reading to trust (the largest systems have 16).
 MAX_GPUS = 64
 # The range a reading can have on any real board; outside it the evidence is corrupt, not judged.
@@ -89,8 +93,21 @@ def _gpu_from_nvml(dev: dict) -> dict:
         "pcie_gen_current": as_int(dev.get("pcie_gen")), "pcie_width_current": as_int(dev.get("pcie_width")),
         "pcie_gen_max": as_int(dev.get("pcie_gen_max")), "pcie_width_max": as_int(dev.get("pcie_width_max")),
         "temperature": as_int(dev.get("temperature")),
-        "fabric_state": None, "fabric_status": None,
+        **_nvml_fabric(dev.get("fabric")),
     }
+
+
+def _nvml_fabric(fabric) -> dict:
+    """fabric_state/fabric_status in nvidia-smi's words from NVML's fabric info; None where NVML
+    could not say (the GPU has no fabric: state not supported; or the read failed)."""
+    none = {"fabric_state": None, "fabric_status": None}
+    if not isinstance(fabric, dict):
+        return none
+    state, status = as_int(fabric.get("state")), as_int(fabric.get("status"))
+    if state not in NVML_FABRIC_STATES:
+        return none
+    return {"fabric_state": NVML_FABRIC_STATES[state],
+            "fabric_status": None if status is None else "Success" if status == 0 else f"NVML error {status}"}
 
 
 def _nvml_gpus(snap) -> tuple[list[dict] | None, str | None]:
@@ -251,4 +268,5 @@ def collect(reader, source: str = "auto") -> dict:
         facts["pci_nvswitches"] = sum(1 for d in nv if d.get("class", "")[:6] == NVSWITCH_CLASS)
     facts["kernel_log"] = reader.kernel_log()
     facts["fabric_manager_state"] = reader.service_state(FABRIC_MANAGER_SERVICE) if facts["pci_nvswitches"] else None
+    facts["device_nodes"] = reader.device_nodes()
     return facts

@@ -119,6 +119,13 @@ class SystemReader:
         cmd = self.run(["systemctl", "is-active", name])
         return cmd.out.strip() or None if cmd.rc is not None else None
 
+    def device_nodes(self) -> list[str] | None:
+        """The names of /dev/nvidia* (nvidia0, nvidiactl, nvidia-uvm, ...), or None when /dev cannot be read."""
+        try:
+            return sorted(n for n in os.listdir("/dev") if n.startswith("nvidia"))
+        except OSError:
+            return None
+
 
 def _nvml_snapshot(nv) -> dict:
     def get(fn, *args):
@@ -154,8 +161,24 @@ def _nvml_snapshot(nv) -> dict:
             "pcie_width": get(nv.nvmlDeviceGetCurrPcieLinkWidth, h),
             "pcie_gen_max": get(nv.nvmlDeviceGetMaxPcieLinkGeneration, h),
             "pcie_width_max": get(nv.nvmlDeviceGetMaxPcieLinkWidth, h),
+            "fabric": _nvml_fabric(nv, h),
         })
     return snap
+
+
+def _nvml_fabric(nv, handle) -> dict | None:
+    """{'state', 'status'} of the GPU's NVLink fabric registration (what fabric manager completes),
+    or None where this NVML or GPU cannot say."""
+    try:
+        if hasattr(nv, "nvmlDeviceGetGpuFabricInfoV"):
+            info = nv.nvmlDeviceGetGpuFabricInfoV(handle)
+        else:  # older bindings fill a structure the caller passes
+            import ctypes
+            info = nv.c_nvmlGpuFabricInfo_t()
+            nv.nvmlDeviceGetGpuFabricInfo(handle, ctypes.byref(info))
+        return {"state": int(info.state), "status": int(info.status)}
+    except (nv.NVMLError, AttributeError, TypeError, ValueError):
+        return None
 
 
 class ReplayReader:
@@ -165,9 +188,10 @@ class ReplayReader:
     Files: driver-version.txt (/proc/driver/nvidia/version), sys-module-nvidia-version.txt,
     query-gpu.csv / query-gpu-noheader-nounits.csv, query-remapped-rows.csv, nvidia-smi-q.xml,
     help-query-gpu.txt (the driver's accepted field names), nvml.json, lspci.txt (`lspci -Dn`),
-    dmesg.txt, systemctl-is-active-<service>.txt, nvidia-smi-error.txt (what every nvidia-smi
-    call prints when the tool itself fails). Captures may carry the fixtures' '$ command' and
-    '[rc=N]' lines; '[rc=N]' with N != 0 means the command failed or the file was absent.
+    dmesg.txt, systemctl-is-active-<service>.txt, dev-nvidia.txt (`ls -1 /dev/nvidia*`),
+    nvidia-smi-error.txt (what every nvidia-smi call prints when the tool itself fails). Captures
+    may carry the fixtures' '$ command' and '[rc=N]' lines; '[rc=N]' with N != 0 means the command
+    failed or the file was absent.
     """
 
     PATHS = {"/proc/driver/nvidia/version": "driver-version.txt",
@@ -279,3 +303,11 @@ class ReplayReader:
     def service_state(self, name: str) -> str | None:
         text = self._file(f"systemctl-is-active-{name}.txt")
         return None if text is None else parse_capture(text).out.strip() or None
+
+    def device_nodes(self) -> list[str] | None:
+        text = self._file("dev-nvidia.txt")
+        if text is None:
+            return None
+        cap = parse_capture(text)
+        return sorted(line.strip().rsplit("/", 1)[-1] for line in cap.out.splitlines() if line.strip()) \
+            if cap.rc == 0 else None

@@ -25,7 +25,10 @@ description:
     C(driver_library_match) (the "Driver/library version mismatch" case), C(driver_version),
     C(gpu_count) (driver vs PCI vs I(gpu_count); it fails when the driver shows no GPU or cannot be
     asked at all, even without I(gpu_count)), C(evidence) (output that cannot be read, such as text that is
-    not CSV or XML, or counts that disagree), C(xid) (fatal Xids since boot) and C(fabric_manager); per GPU
+    not CSV or XML, or counts that disagree), C(xid) (fatal Xids since boot), C(nvidia_uvm) (C(/dev/nvidia-uvm)
+    present: without it nvidia-smi answers and CUDA does not initialize) and C(fabric_manager) (on
+    NVSwitch systems the service active, and every GPU's fabric registration complete as NVML's
+    fabric info or nvidia-smi report it, wherever they report one); per GPU
     C(evidence) (readings no board reports, such as a temperature above 200 or C(NaN), fail and are not
     judged further), C(product), C(persistence_mode), C(ecc_mode), C(ecc_errors), C(row_remap),
     C(mig_mode) and C(pcie_link). Only nvidia-smi's standard output is parsed; its standard error goes

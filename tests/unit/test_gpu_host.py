@@ -32,6 +32,9 @@ if not FIXTURE.is_dir():  # the fixtures live outside the repository; refuse to 
 # From nvidia-smi-q.xml: <gpu id="00000000:00:06.0">, <pci_device_id>233510DE</pci_device_id>,
 # <pci_base_class>3</pci_base_class> <pci_sub_class>2</pci_sub_class>.
 REAL_GPU_LSPCI = "0000:00:06.0 0302: 10de:2335 (rev a1)\n"
+# `ls -1 /dev/nvidia*` was not captured. Written from nvidia-smi-q.xml's <minor_number>0</minor_number>
+# (nvidia0 and the control node nvidiactl) plus the two nodes the nvidia-uvm module creates.
+REAL_DEV_NODES = "/dev/nvidia-uvm\n/dev/nvidia-uvm-tools\n/dev/nvidia0\n/dev/nvidiactl\n"
 
 
 def real(name: str) -> str:
@@ -339,6 +342,56 @@ def test_fabric_manager_on_nvswitch_systems(overlay, state, status):
     overlay("systemctl-is-active-nvidia-fabricmanager.txt", f"{state}\n")
     check = evaluate(replay(overlay), {}, "nvidia-smi")["checks"]["fabric_manager"]
     assert check["status"] == status, check
+
+
+def test_fabric_state_from_nvml_fails_while_the_service_is_active(overlay):
+    """The GPU Operator's blind spot: nvidia-fabricmanager active, the GPU's fabric registration not
+    complete. lspci.txt: the real GPU plus an NVSwitch; nvml.json (real) with its fabric read (which
+    failed on the captured host: a pynvml call without its structure) replaced by what
+    nvmlDeviceGetGpuFabricInfoV answers while fabric manager has not registered the GPU
+    (NVML_GPU_FABRIC_STATE_IN_PROGRESS = 2, status NVML_SUCCESS)."""
+    overlay("lspci.txt", REAL_GPU_LSPCI + "0000:05:00.0 0680: 10de:22a3 (rev a1)\n")
+    overlay("systemctl-is-active-nvidia-fabricmanager.txt", "active\n")
+    snap = json.loads(real("nvml.json"))
+    assert "error" in snap["devices"][0]["fabric"]  # the real capture has no fabric evidence
+    snap["devices"][0]["fabric"] = {"state": 2, "status": 0}
+    overlay("nvml.json", json.dumps(snap))
+    check = evaluate(replay(overlay), {}, "nvml")["checks"]["fabric_manager"]
+    assert check["status"] == "fail", check
+    assert check["reason"] == "GPU fabric registration not complete: ['In Progress/Success']"
+    snap["devices"][0]["fabric"] = {"state": 3, "status": 0}  # NVML_GPU_FABRIC_STATE_COMPLETED
+    overlay("nvml.json", json.dumps(snap))
+    assert evaluate(replay(overlay), {}, "nvml")["checks"]["fabric_manager"]["status"] == "pass"
+
+
+def test_fabric_state_from_nvml_without_nvswitch_on_pci(overlay):
+    """An NVLink domain whose switches are not on this host's PCI (NVL72 trays): NVML's fabric state
+    is the only evidence. nvml.json (real) with fabric state NOT_STARTED (1) and an NVML error status."""
+    overlay("lspci.txt", REAL_GPU_LSPCI)
+    snap = json.loads(real("nvml.json"))
+    snap["devices"][0]["fabric"] = {"state": 1, "status": 3}
+    overlay("nvml.json", json.dumps(snap))
+    check = evaluate(replay(overlay), {}, "nvml")["checks"]["fabric_manager"]
+    assert check["reason"] == "GPU fabric registration not complete: ['Not Started/NVML error 3']"
+    snap["devices"][0]["fabric"] = {"state": 0, "status": 0}  # NOT_SUPPORTED: no fabric, nothing to register
+    overlay("nvml.json", json.dumps(snap))
+    assert evaluate(replay(overlay), {}, "nvml")["checks"]["fabric_manager"]["status"] == "pass"
+
+
+def test_missing_nvidia_uvm_device_node_fails(overlay):
+    """dev-nvidia.txt (REAL_DEV_NODES, from the real capture's minor number) without the uvm nodes:
+    nvidia-smi answers and the GPU checks pass, CUDA would not initialize."""
+    overlay("dev-nvidia.txt", REAL_DEV_NODES)
+    res = evaluate(replay(overlay), {"gpu_count": 1}, "nvidia-smi")
+    assert res["checks"]["nvidia_uvm"]["status"] == "pass"
+    assert res["checks"]["nvidia_uvm"]["reason"] == "/dev/nvidia-uvm present"
+    overlay("dev-nvidia.txt", "/dev/nvidia0\n/dev/nvidiactl\n")
+    res = evaluate(replay(overlay), {"gpu_count": 1}, "nvidia-smi")
+    assert not res["ready"]
+    assert res["failures"] == ["host: nvidia_uvm: /dev/nvidia-uvm missing: CUDA cannot initialize (load nvidia-uvm "
+                               "and create its device nodes)"]
+    # not captured at all: no evidence, not a failure
+    assert evaluate(replay(), {}, "nvidia-smi")["checks"]["nvidia_uvm"]["status"] == "no_evidence"
 
 
 def test_bus_key_normalizes_every_spelling():

@@ -3,8 +3,8 @@ board reports are never "ready", and never a traceback.
 
 Every case starts from the REAL capture (shared/fixtures/gpu/h200-driver-580.159.04) and damages
 one real file: truncated at several points, bytes overwritten at several points (seeded, so a
-failure reproduces), or one value replaced by an absurd one. lspci.txt and dmesg.txt are written
-from facts of the real files (as in test_gpu_host.py) so that the intact capture is ready even
+failure reproduces), or one value replaced by an absurd one. lspci.txt, dmesg.txt and dev-nvidia.txt are
+written from facts of the real files (as in test_gpu_host.py) so that the intact capture is ready even
 with strict=true, and any damage that reaches a check shows.
 """
 
@@ -19,7 +19,7 @@ import pytest
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_check import evaluate
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_parse import QUERY_FIELDS
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_host_read import ReplayReader, SystemReader
-from test_gpu_host import FIXTURE, REAL_GPU_LSPCI, real
+from test_gpu_host import FIXTURE, REAL_DEV_NODES, REAL_GPU_LSPCI, real
 
 # From nvidia-smi-q.xml: the GPU at 00000000:00:06.0; a boot without NVRM Xid lines.
 CLEAN_DMESG = "[    2.1] nvidia: loading out-of-tree module taints kernel.\n"
@@ -39,6 +39,7 @@ def host(tmp_path):
     """A directory searched before the real capture, with the PCI listing and kernel log."""
     (tmp_path / "lspci.txt").write_text(REAL_GPU_LSPCI)
     (tmp_path / "dmesg.txt").write_text(CLEAN_DMESG)
+    (tmp_path / "dev-nvidia.txt").write_text(REAL_DEV_NODES)
     return tmp_path
 
 
