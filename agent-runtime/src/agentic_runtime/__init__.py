@@ -5,5 +5,7 @@ __version__ = "0.1.0"
 from .health import HealthChecker
 from .metrics import AgentMetrics, BoundedLabel
 from .server import AgentServer, workflow_handler
+from .telemetry import Telemetry
 
-__all__ = ["AgentMetrics", "AgentServer", "BoundedLabel", "HealthChecker", "__version__", "workflow_handler"]
+__all__ = ["AgentMetrics", "AgentServer", "BoundedLabel", "HealthChecker", "Telemetry", "__version__",
+           "workflow_handler"]

@@ -5,6 +5,8 @@ the metrics port, with the checks a minimal agent has:
 - liveness `event_loop`: the event loop answers within the check timeout;
 - readiness `dependency:<host:port>` for each --ready-tcp (e.g. Redis), a TCP connect;
 - startup `initialized`: passes once the servers are listening.
+With the configuration's `jaeger.enabled=true` (environment, from the ConfigMap) it sends spans
+over OTLP/HTTP to `jaeger.endpoint` (agentic_runtime.telemetry).
 On SIGTERM it first fails readiness for --shutdown-grace seconds (so endpoints drop the pod
 before it stops answering), then exits.
 """
@@ -23,6 +25,7 @@ from . import __version__
 from .health import HealthChecker
 from .metrics import AgentMetrics
 from .server import AgentServer, workflow_handler
+from .telemetry import Telemetry
 
 logger = logging.getLogger("agentic_runtime")
 
@@ -42,6 +45,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--environment", default=_env("AGENT_ENVIRONMENT", "production"))
     p.add_argument("--workflow-type", action="append", default=None,
                    help="a known workflow type (repeatable); others are counted as 'other'")
+    p.add_argument("--genai-model", action="append", default=None, metavar="MODEL",
+                   help="a model the agent calls (repeatable); others are counted as 'other'")
+    p.add_argument("--mcp-server", action="append", default=[], metavar="NAME=URL",
+                   help="an MCP server (streamable HTTP endpoint) the reference workflow may call (repeatable)")
     p.add_argument("--ready-tcp", action="append", default=[], metavar="HOST:PORT",
                    help="readiness depends on a TCP connect to HOST:PORT (repeatable)")
     p.add_argument("--check-timeout", type=float, default=2.0, help="seconds per health check")
@@ -56,6 +63,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         host, sep, port = target.rpartition(":")
         if not sep or not host or not port.isdigit():
             p.error(f"--ready-tcp {target!r} must be HOST:PORT")
+    for server in args.mcp_server:
+        name, sep, url = server.partition("=")
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            p.error(f"--mcp-server {server!r} must be NAME=http(s)://...")
+    try:
+        args.telemetry = Telemetry.from_environ(service=args.service, version=args.service_version,
+                                                environment=args.environment)
+    except ValueError as err:
+        p.error(str(err))
     return args
 
 
@@ -71,8 +87,10 @@ def tcp_check(host: str, port: int):
 async def serve(args: argparse.Namespace) -> None:
     disable_created_metrics()  # no *_created series: they double the series count for no alert
     workflow_types = args.workflow_type or ["default"]
+    mcp_servers = dict(server.partition("=")[::2] for server in args.mcp_server)
     metrics = AgentMetrics(args.service, args.service_version, args.environment, workflow_types=workflow_types,
-                           routes=["/health", "/ready", "/startup", "/api/v1/workflows", "/metrics"])
+                           routes=["/health", "/ready", "/startup", "/api/v1/workflows", "/metrics"],
+                           mcp_servers=list(mcp_servers), genai_models=args.genai_model, telemetry=args.telemetry)
     health = HealthChecker(default_timeout=args.check_timeout, metrics=metrics)
     started = asyncio.Event()
 
@@ -88,7 +106,7 @@ async def serve(args: argparse.Namespace) -> None:
 
     server = AgentServer(metrics, health, host=args.host, api_port=args.api_port,
                          metrics_port=args.metrics_port, metrics_host=args.metrics_host)
-    server.route("POST", "/api/v1/workflows", workflow_handler(metrics))
+    server.route("POST", "/api/v1/workflows", workflow_handler(metrics, mcp_servers))
     api_port, metrics_port = await server.start()
     started.set()
     # One line on stdout that drivers and tests can parse for the bound ports.
@@ -103,6 +121,7 @@ async def serve(args: argparse.Namespace) -> None:
     logger.info("draining for %.3gs before shutdown", args.shutdown_grace)
     await asyncio.sleep(args.shutdown_grace)
     await server.close()
+    args.telemetry.shutdown()  # flushes the spans still queued
 
 
 def main(argv: list[str] | None = None) -> None:

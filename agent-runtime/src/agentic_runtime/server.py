@@ -20,14 +20,17 @@ import gzip
 import json
 import logging
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 
+from . import semconv
 from .health import HealthChecker
-from .metrics import WORKFLOW_STATUSES, AgentMetrics
+from .metrics import HTTP_METHODS, WORKFLOW_STATUSES, AgentMetrics
+from .telemetry import DISABLED
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +80,7 @@ class _HttpServer:
         self.routes = routes
         self.paths = {path for _, path in routes}
         self.metrics = metrics
+        self.telemetry = metrics.telemetry if metrics is not None else DISABLED
         self.server: asyncio.base_events.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
@@ -157,19 +161,25 @@ class _HttpServer:
         method = "GET" if request.method == "HEAD" else request.method
         handler = self.routes.get((method, request.path))
         route = request.path if request.path in self.paths else "other"
-        if handler is None:
-            status = 405 if request.path in self.paths else 404
-            response = Response.of_json(status, {"error": HTTPStatus(status).phrase})
-        else:
-            try:
-                response = await handler(request)
-            except HttpError as err:
-                response = Response.of_json(err.status, {"error": str(err)})
-            except Exception:  # a handler bug answers 500 and is counted, never kills the server
-                logger.exception("handler for %s %s failed", request.method, request.path)
-                if self.metrics is not None:
-                    self.metrics.record_error("unhandled_exception", "http")
-                response = Response.of_json(500, {"error": "internal error"})
+        traced = request.method if request.method in HTTP_METHODS else "_OTHER"
+        # A SERVER span per request (a no-op unless tracing is on), continuing the caller's trace.
+        with self.telemetry.span(f"{traced} {route}" if route != "other" else traced, "server",
+                                 {semconv.HTTP_REQUEST_METHOD: traced, semconv.HTTP_ROUTE: route},
+                                 request.headers) as span:
+            if handler is None:
+                status = 405 if request.path in self.paths else 404
+                response = Response.of_json(status, {"error": HTTPStatus(status).phrase})
+            else:
+                try:
+                    response = await handler(request)
+                except HttpError as err:
+                    response = Response.of_json(err.status, {"error": str(err)})
+                except Exception:  # a handler bug answers 500 and is counted, never kills the server
+                    logger.exception("handler for %s %s failed", request.method, request.path)
+                    if self.metrics is not None:
+                        self.metrics.record_error("unhandled_exception", "http")
+                    response = Response.of_json(500, {"error": "internal error"})
+            span.set_attribute(semconv.HTTP_RESPONSE_STATUS_CODE, response.status)
         if self.metrics is not None:
             self.metrics.record_request(request.method, route, response.status, time.perf_counter() - started)
         return response
@@ -253,14 +263,67 @@ class AgentServer:
         return Response(200, body, content_type, headers)
 
 
-def workflow_handler(metrics: AgentMetrics) -> Handler:
+MAX_CALLS = 16  # LLM or tool calls one reference workflow may ask for
+MAX_TOKENS = 10**9
+MCP_TIMEOUT = 30.0
+
+
+def _calls(body: dict, key: str, fields: dict[str, type]) -> list[dict]:
+    """The reference workflow's `llm_calls` / `tool_calls`: a short list of objects of known fields."""
+    calls = body.get(key, [])
+    if not isinstance(calls, list) or len(calls) > MAX_CALLS or not all(isinstance(c, dict) for c in calls):
+        raise HttpError(400, f"{key} must be a list of at most {MAX_CALLS} objects")
+    for call in calls:
+        for name, kind in fields.items():
+            value = call.get(name)
+            if kind is int and value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                                      or not 0 <= value <= MAX_TOKENS):
+                raise HttpError(400, f"{key}[].{name} must be a whole number from 0 to {MAX_TOKENS}")
+            if kind is str and (not isinstance(value, str) or not value):
+                raise HttpError(400, f"{key}[].{name} must be a non-empty string")
+            if kind is dict and value is not None and not isinstance(value, dict):
+                raise HttpError(400, f"{key}[].{name} must be an object")
+    return calls
+
+
+def _post_json(url: str, payload: dict, headers: dict[str, str]) -> dict:
+    data = json.dumps(payload).encode()
+    req = urllib.request.Request(url, data, {"Content-Type": "application/json", **headers},  # noqa: S310
+                                 method="POST")  # the URL is an http(s) one from --mcp-server
+    with urllib.request.urlopen(req, timeout=MCP_TIMEOUT) as resp:  # noqa: S310 (URL from the agent's options)
+        return json.loads(resp.read() or b"{}")
+
+
+def workflow_handler(metrics: AgentMetrics, mcp_servers: dict[str, str] | None = None) -> Handler:
     """The reference agent's POST /api/v1/workflows.
 
     Body: {"workflow_type": str, "duration_seconds": float (0..60), "outcome": "completed" |
-    "failed" | "cancelled" | "timeout"}. The reference agent has no real work to do: it holds
-    the workflow active for the duration (agent_active_workflows), then finishes it with the
-    requested outcome, exactly as a real workflow's outcome is recorded.
+    "failed" | "cancelled" | "timeout", "llm_calls": [{"operation", "provider", "model",
+    "input_tokens", "output_tokens"}], "tool_calls": [{"server", "tool", "arguments"}]}. The
+    reference agent has no model: each LLM call is recorded as the body describes it (GenAI
+    metrics and a span). Each tool call is a real MCP `tools/call` JSON-RPC request over HTTP to
+    the server's URL in `mcp_servers`, with the trace context in its `traceparent` header and
+    `params._meta`. Then it holds the workflow active for the duration
+    (agent_active_workflows) and finishes it with the requested outcome, exactly as a real
+    workflow's outcome is recorded.
     """
+    servers = dict(mcp_servers or {})
+
+    async def call_tool(call: dict, request_id: int) -> None:
+        with metrics.track_tool_call(call["server"], call["tool"]) as outcome:
+            payload = metrics.telemetry.mcp_request(
+                "tools/call", {"name": call["tool"], "arguments": call.get("arguments") or {}}, request_id)
+            try:
+                reply = await asyncio.to_thread(_post_json, servers[call["server"]], payload,
+                                                metrics.telemetry.inject({}))
+            except TimeoutError:
+                outcome["status"] = "timeout"
+                return
+            except (OSError, ValueError):
+                outcome["status"] = "error"
+                return
+            if "error" in reply or (reply.get("result") or {}).get("isError"):
+                outcome["status"] = "error"
 
     async def handler(request: Request) -> Response:
         try:
@@ -278,7 +341,20 @@ def workflow_handler(metrics: AgentMetrics) -> Handler:
             raise HttpError(400, f"outcome must be one of {', '.join(sorted(WORKFLOW_STATUSES))}")
         if not isinstance(duration, int | float) or not 0 <= duration <= 60:
             raise HttpError(400, "duration_seconds must be a number from 0 to 60")
+        llm_calls = _calls(body, "llm_calls", {"operation": str, "provider": str, "model": str,
+                                               "input_tokens": int, "output_tokens": int})
+        tool_calls = _calls(body, "tool_calls", {"server": str, "tool": str, "arguments": dict})
+        unknown = sorted({c["server"] for c in tool_calls} - set(servers))
+        if unknown:
+            raise HttpError(400, f"tool_calls[].server {unknown[0]!r} is not an MCP server of this agent "
+                                 f"(known: {', '.join(sorted(servers)) or 'none'})")
         with metrics.track_workflow(workflow_type) as result:
+            for call in llm_calls:
+                with metrics.track_llm_call(call["operation"], call["provider"], call["model"]) as usage:
+                    usage["input_tokens"] = call.get("input_tokens")
+                    usage["output_tokens"] = call.get("output_tokens")
+            for request_id, call in enumerate(tool_calls, 1):
+                await call_tool(call, request_id)
             if duration:
                 await asyncio.sleep(duration)
             result["status"] = outcome
