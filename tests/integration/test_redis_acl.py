@@ -46,7 +46,7 @@ def pod(tmp_path_factory):
 
     def localize(text: str) -> str:
         text = text.replace("/etc/redis-auth", str(auth)).replace("/run/redis", str(run))
-        return text.replace("/etc/redis/", f"{etc}/")
+        return text.replace("/etc/redis", str(etc))
 
     spec = sts["spec"]["template"]["spec"]
     init = spec["initContainers"][0]
@@ -146,7 +146,7 @@ def test_restart_mid_rotation_keeps_both_agent_passwords(pod, tmp_path):
     (auth / "redis-password-previous").write_text(AGENT_PW)
     (auth / "redis-admin-password").write_text(ADMIN_PW)
     script = init["args"][0].replace("/etc/redis-auth", str(auth)).replace("/run/redis", str(run)).replace(
-        "/etc/redis/", f"{pod['etc']}/")
+        "/etc/redis", str(pod["etc"]))
     subprocess.run([*init["command"], script], check=True)
     text = (run / "users.acl").read_text()
     assert "rotated-agent-pw" not in text and AGENT_PW not in text

@@ -1,0 +1,53 @@
+"""Filters for the redis role's files (plugins/module_utils/redis_topology.py is the renderer)."""
+
+from __future__ import annotations
+
+from ansible_collections.agentic.platform.plugins.module_utils.redis_topology import (
+    config_files,
+    data_init_script,
+    sentinel_init_script,
+)
+
+DOCUMENTATION = r"""
+name: redis_config
+short_description: The redis role's ConfigMap files and init scripts
+version_added: 0.2.0
+description:
+  - C(redis_config) returns the ConfigMap's files of a Redis mode (C(standalone) or C(sentinel)):
+    C(redis.conf), the agent user's name and ACL rules and, in sentinel mode, the Sentinel's fixed
+    configuration, the master name and the quorum.
+  - C(redis_init_script) (input C(data) or C(sentinel), option C(mode)) returns the init container's
+    shell script that writes a node's users (password hashes from the Secret's files) and, in
+    sentinel mode, its replication settings or the Sentinel's configuration.
+  - The tests run the same files and scripts with real redis-server and Sentinel processes.
+options:
+  _input:
+    description: The mode (C(redis_config)) or the kind of node (C(redis_init_script)).
+    type: str
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: The ConfigMap's files in sentinel mode
+  ansible.builtin.debug:
+    msg: "{{ 'sentinel' | agentic.platform.redis_config(agent_user='agent', agent_rules='~* +@read -@dangerous') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: File name -> text (C(redis_config)); the script (C(redis_init_script)).
+  type: raw
+"""
+
+
+def redis_config(mode, **settings):
+    return config_files(mode=mode, **settings)
+
+
+def redis_init_script(kind, mode="standalone"):
+    return sentinel_init_script() if kind == "sentinel" else data_init_script(mode)
+
+
+class FilterModule:
+    def filters(self):
+        return {"redis_config": redis_config, "redis_init_script": redis_init_script}
