@@ -39,7 +39,7 @@ def required_version(component: str, module: str) -> str:
     return match.group(1)
 
 
-ALL_COMPONENTS = {**versions.COMPONENTS, **versions.NODE_COMPONENTS}
+ALL_COMPONENTS = {**versions.COMPONENTS, **versions.NODE_COMPONENTS, **versions.TOOL_COMPONENTS}
 
 
 def gomod_dir(component: str) -> Path:

@@ -38,6 +38,13 @@ NODE_COMPONENTS = {
     ),
 }
 
+# Tools some tests start, built on first use (build.build_component), never by `localcluster up`.
+TOOL_COMPONENTS = {
+    # An OpenTelemetry Collector of core components (OTLP receiver, debug exporter): main.go
+    # in gomod/otelcol; the runtime's tracing tests send it spans.
+    "otelcol": (["agentic.platform/localcluster/otelcol"], "go.opentelemetry.io/collector/otelcol"),
+}
+
 # Wrapper module directory of a component when it is not the component's own name.
 GOMOD_DIRS = {"kubelet": "kubernetes"}
 

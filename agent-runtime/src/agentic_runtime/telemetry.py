@@ -121,10 +121,8 @@ class Telemetry:
         from opentelemetry.trace import SpanKind
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-        attributes = {"service.name": service, "service.version": version}
-        if environment:
-            attributes["deployment.environment.name"] = environment
-        resource = Resource.create(attributes)
+        attributes = {"service.name": service, "service.version": version, "deployment.environment.name": environment}
+        resource = Resource.create({key: value for key, value in attributes.items() if value})
         if span_exporter is None:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
