@@ -1,7 +1,7 @@
 """Cluster-side GPU readiness: is every node of a GPU pool really ready for GPU work?
 
-Reads are two list calls whatever the pool size: the pool's nodes (label selector) and the
-device plugin's pods (label selector). Never one call per node. An optional smoke Job asks for
+Reads are two paged lists whatever the pool size: the pool's nodes (label selector) and the
+device plugin's pods (label selector), PAGE_SIZE objects a page. Never one call per node. An optional smoke Job asks for
 one GPU on the pool and must complete; it is deleted afterwards.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import quote
 
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_readiness_run import until_ready
@@ -31,6 +32,10 @@ DRIVER_UPGRADE_STATE = "nvidia.com/gpu-driver-upgrade-state"
 # A taint key or condition type naming one of these is about the node's GPUs.
 GPU_WORDS = ("gpu", "nvidia", "accelerat")
 HEALTHY_CONDITION_SUFFIXES = ("Ready", "Healthy")
+# Objects a list page carries: one page of Node objects is what the gate holds at once.
+PAGE_SIZE = 500
+# Distinct check results shared between nodes (past it, results are kept as they are).
+MAX_SHARED = 4096
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,44 +192,98 @@ def node_checks(node: dict, spec: dict, plugin_pods: list[dict] | None) -> dict:
     return out
 
 
+def _pages(api: KubeClient, path: str, selector: str):
+    """The items of a list, a page (PAGE_SIZE objects) at a time, following the server's continue
+    token: the caller judges each page and drops it, so memory does not grow with raw objects."""
+    token = None
+    while True:
+        query = {"limit": PAGE_SIZE, **({"labelSelector": selector} if selector else {}),
+                 **({"continue": token} if token else {})}
+        body = api.call("GET", path, query)
+        yield body.get("items") or []
+        token = (body.get("metadata") or {}).get("continue")
+        if not token:
+            return
+
+
+def _pod_summary(pod: dict) -> dict:
+    """What pod_ready and the device_plugin check read of a pod, without the rest of it."""
+    meta, status = pod.get("metadata", {}), pod.get("status", {})
+    return {"metadata": {"name": meta.get("name"), "deletionTimestamp": meta.get("deletionTimestamp")},
+            "status": {"phase": status.get("phase"), "conditions": [_condition(pod, "Ready") or {}]}}
+
+
+def _plugin_pods_by_node(api: KubeClient, plugin: dict) -> dict[str, list[dict]]:
+    by_node: dict[str, list[dict]] = {}
+    for page in _pages(api, f"/api/v1/namespaces/{quote(plugin['namespace'])}/pods", plugin["selector"]):
+        for pod in page:
+            by_node.setdefault(pod.get("spec", {}).get("nodeName") or "", []).append(_pod_summary(pod))
+    return by_node
+
+
+def _shared(checks: dict, seen: dict) -> dict:
+    """The node's checks with every result equal to one seen before replaced by that one: a
+    healthy pool's nodes share their passing results, so the verdict grows by a small dict a node."""
+    out = {}
+    for name, res in checks.items():
+        key = (name, repr(res))
+        out[name] = seen.setdefault(key, res) if len(seen) < MAX_SHARED else res
+    return out
+
+
 def evaluate(api: KubeClient, spec: dict, strict: bool = False) -> dict:
-    """One look at the pool: two list calls, then every check on every node."""
+    """One look at the pool: a paged list of its nodes (and one of the device-plugin pods), then
+    every check on every node, a page at a time. The number of list calls does not depend on the
+    pool's size (pages of PAGE_SIZE); never one call per node."""
+    try:
+        return _evaluate(api, spec, strict)
+    except ApiError as exc:
+        if exc.status != 410:
+            raise
+        # A continue token expired (the pool changed faster than etcd keeps history): look again.
+        return _evaluate(api, spec, strict)
+
+
+def _evaluate(api: KubeClient, spec: dict, strict: bool) -> dict:
     before = api.requests
     selector = spec["selector"]
     plugin = spec.get("device_plugin")
-    requests = [("/api/v1/nodes", selector)]
-    if plugin:
-        requests.append((f"/api/v1/namespaces/{quote(plugin['namespace'])}/pods", plugin["selector"]))
-    nodes, *rest = api.lists(*requests)
-    by_node: dict[str, list[dict]] | None = None
-    if plugin:
-        pods = rest[0]
-        by_node = {}
-        for pod in pods:
-            by_node.setdefault(pod.get("spec", {}).get("nodeName") or "", []).append(pod)
-
-    results = {}
-    scopes = []
-    for node in sorted(nodes, key=lambda n: n["metadata"]["name"]):
-        name = node["metadata"]["name"]
-        checks = node_checks(node, spec, None if by_node is None else by_node.get(name, []))
-        results[name] = {"checks": checks}
-        scopes.append((f"node {name}", checks))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the plugin's pods are listed while the first page of nodes comes (client permitting)
+        if not plugin:
+            pods = None
+        elif api.parallel:
+            pods = pool.submit(_plugin_pods_by_node, api, plugin)
+        else:
+            pods = Future()
+            pods.set_result(_plugin_pods_by_node(api, plugin))
+        results, seen = {}, {}
+        for page in _pages(api, "/api/v1/nodes", selector):
+            by_node = pods.result() if pods else None
+            for node in page:
+                name = node["metadata"]["name"]
+                checks = node_checks(node, spec, None if by_node is None else by_node.get(name, []))
+                results[name] = {"checks": _shared(checks, seen)}
+            del page
+        if pods:
+            pods.result()
+    results = dict(sorted(results.items()))
+    count = len(results)
 
     want = spec.get("expected_nodes")
-    if not nodes:
+    if not count:
         size = check(FAIL, f"no node matches selector '{selector}'", nodes=0, expected=want)
-    elif want is not None and len(nodes) < want:
-        size = check(FAIL, f"{len(nodes)} node(s) match selector '{selector}', expected at least {want}",
-                     nodes=len(nodes), expected=want)
+    elif want is not None and count < want:
+        size = check(FAIL, f"{count} node(s) match selector '{selector}', expected at least {want}",
+                     nodes=count, expected=want)
     else:
-        size = check(PASS, f"{len(nodes)} node(s) match selector '{selector}'"
-                     + (f", expected at least {want}" if want is not None else ""), nodes=len(nodes), expected=want)
+        size = check(PASS, f"{count} node(s) match selector '{selector}'"
+                     + (f", expected at least {want}" if want is not None else ""), nodes=count, expected=want)
     pool_checks = {"pool_size": size}
-    scopes.insert(0, ("pool", pool_checks))
+    scopes = [("pool", pool_checks)] + [(f"node {name}", r["checks"]) for name, r in results.items()]
     verdict = summarize(scopes, strict=strict)
     return {
-        "mode": "cluster", "ready": verdict["ready"], "selector": selector, "node_count": len(nodes),
+        "mode": "cluster", "ready": verdict["ready"], "selector": selector, "node_count": count,
         "pool": {"checks": pool_checks}, "nodes": results, "counts": verdict["counts"],
         "failures": verdict["failures"], "no_evidence": verdict["no_evidence"],
         "requests": api.requests - before,

@@ -34,9 +34,9 @@ description:
     C(mig_mode) and C(pcie_link). Only nvidia-smi's standard output is parsed; its standard error goes
     into messages. Field names renamed by newer drivers (C(clocks_throttle_reasons.*) to
     C(clocks_event_reasons.*)) are understood under both names.
-  - I(mode=cluster) reads the Kubernetes API with two list calls whatever the pool size (the nodes
-    matching I(label_selector), the device-plugin pods matching I(device_plugin_selector)), never one call
-    per node. Per node C(ready), C(gpu_capacity) (capacity == I(gpus_per_node)),
+  - I(mode=cluster) reads the Kubernetes API with two lists whatever the pool size (the nodes
+    matching I(label_selector), the device-plugin pods matching I(device_plugin_selector)), paged
+    500 objects a page and judged a page at a time, never one call per node. Per node C(ready), C(gpu_capacity) (capacity == I(gpus_per_node)),
     C(device_plugin_health) (allocatable below capacity: GPUs the device plugin found unhealthy),
     C(mig_config) (a C(nvidia.com/mig.config.state) label other than C(success)), C(driver_upgrade)
     (C(nvidia.com/gpu-driver-upgrade-state=upgrade-failed)), C(gpu_fault) (a NoSchedule/NoExecute

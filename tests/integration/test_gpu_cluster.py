@@ -123,6 +123,20 @@ def test_healthy_pool_passes_with_one_list_call(api, kwok_ready):
     assert once["requests"] == 1  # one list of the pool's nodes, nothing per node
 
 
+def test_paged_lists_reach_the_same_verdict_with_a_constant_number_of_lists(api, kwok_ready, monkeypatch):
+    """The API server's continue tokens, followed page by page: 8 nodes in pages of 3 are 3 list
+    requests of one list, and the verdict is the one a single page gives (the kwok nodes only:
+    the others' Ready ages between two looks)."""
+    pool = kwok_ready
+    kwok_nodes = {"selector": f"node-pool={pool},case notin (notready,faultcond)", "gpus_per_node": 8}
+    whole = gpu_cluster.evaluate(api, kwok_nodes)
+    assert whole["node_count"] == 8 and whole["requests"] == 1
+    monkeypatch.setattr(gpu_cluster, "PAGE_SIZE", 3)
+    paged = gpu_cluster.evaluate(api, kwok_nodes)
+    assert paged["requests"] == 3
+    assert paged["nodes"] == whole["nodes"] and paged["failures"] == whole["failures"]
+
+
 def test_allocatable_below_capacity_fails_naming_node_and_check(api, kwok_ready):
     pool = kwok_ready
     res = wait_ready(api, spec(pool, "alloc"))
