@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RENDER_PLAYBOOK = ROOT / "tests" / "integration" / "monitoring" / "render.yml"
 CONVERGE_PLAYBOOK = ROOT / "tests" / "integration" / "monitoring" / "converge.yml"
 RULE_TESTS = ROOT / "roles" / "monitoring" / "files" / "tests" / "agent-rules.test.yml"
+SLO_RULE_TESTS = ROOT / "roles" / "monitoring" / "files" / "tests" / "slo-rules.test.yml"
 DASHBOARD = ROOT / "roles" / "monitoring" / "files" / "agent-dashboard.json"
 ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 

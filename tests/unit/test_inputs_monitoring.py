@@ -32,6 +32,9 @@ VALID = {
     "monitoring_hpa_max_for": "15m",
     "monitoring_redis_down_for": "2m",
     "monitoring_dashboard_namespace": "agentic-ai-prod",
+    "monitoring_slo_availability_percent": 99.99,
+    "monitoring_slo_latency_percent": 99,
+    "monitoring_slo_latency_seconds": 30,
 }
 
 
@@ -52,6 +55,10 @@ def test_valid_inventory_passes():
     {"monitoring_memory_ratio": 1, "monitoring_mcp_latency_seconds": "119.5"},
     {"monitoring_workflow_failure_ratio": "0.5", "monitoring_workflow_min_executions": "1"},
     {"monitoring_job": "agent_v2.prod"},
+    {"monitoring_slo_availability_percent": "99.9", "monitoring_slo_latency_percent": 95,
+     "monitoring_slo_latency_seconds": "2.5"},
+    {"monitoring_slo_availability_percent": 99.999, "monitoring_slo_latency_percent": 93.1,
+     "monitoring_slo_latency_seconds": 3600},
 ])
 def test_more_valid_values_pass(values):
     assert monitoring.check({**VALID, **values}) == []
@@ -102,6 +109,16 @@ BAD = [
     ({"monitoring_cpu_throttling_ratio": None}, "monitoring_cpu_throttling_ratio"),
     ({"monitoring_dashboard_namespace": "Grafana"}, "monitoring_dashboard_namespace"),
     ({"monitoring_dashboard_namespace": "grafana.ns"}, "monitoring_dashboard_namespace"),
+    ({"monitoring_slo_availability_percent": 100}, "monitoring_slo_availability_percent must be a percentage"),
+    ({"monitoring_slo_availability_percent": 0}, "monitoring_slo_availability_percent"),
+    ({"monitoring_slo_availability_percent": 0.9999}, "monitoring_slo_availability_percent"),  # a ratio, not percent
+    ({"monitoring_slo_availability_percent": "high"}, "monitoring_slo_availability_percent"),
+    ({"monitoring_slo_availability_percent": True}, "monitoring_slo_availability_percent"),
+    ({"monitoring_slo_latency_percent": 93}, "the fast-burn page could never fire"),  # 14.4 x 7 % > 100 %
+    ({"monitoring_slo_latency_percent": MISSING}, "monitoring_slo_latency_percent"),
+    ({"monitoring_slo_latency_seconds": 2}, "monitoring_slo_latency_seconds must be one of the buckets"),
+    ({"monitoring_slo_latency_seconds": 0}, "monitoring_slo_latency_seconds"),
+    ({"monitoring_slo_latency_seconds": "fast"}, "monitoring_slo_latency_seconds"),
 ]
 
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 import yaml
-from agentic_runtime.metrics import MCP_TOOL_BUCKETS, AgentMetrics
+from agentic_runtime.metrics import MCP_TOOL_BUCKETS, WORKFLOW_BUCKETS, AgentMetrics
 from ansible_collections.agentic.platform.plugins.module_utils.inputs import monitoring as monitoring_inputs
 from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import MISSING
 
@@ -30,10 +30,21 @@ TARGET_LABELS = {"namespace", "job", "pod", "instance", "service", "endpoint", "
 
 
 @pytest.fixture(scope="module")
-def rule_exprs(tmp_path_factory) -> list[str]:
+def rules(tmp_path_factory) -> list[dict]:
     out = render(tmp_path_factory.mktemp("names"))
-    rules = yaml.safe_load((out / "agent-rules.yml").read_text())
-    return [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    groups = yaml.safe_load((out / "agent-rules.yml").read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+@pytest.fixture(scope="module")
+def rule_exprs(rules) -> list[str]:
+    return [rule["expr"] for rule in rules]
+
+
+@pytest.fixture(scope="module")
+def recorded(rules) -> set[str]:
+    """Series the recording rules (the SLOs') write: the alerts and the dashboard may read them."""
+    return {rule["record"] for rule in rules if "record" in rule}
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +82,12 @@ def test_extractor_finds_names_and_ignores_functions_labels_and_keywords():
     assert promql_metric_names(expr) == {"agent_x_total", "kube_y", "up", "z_bucket"}
 
 
-def test_rules_read_only_names_the_library_or_known_exporters_export(rule_exprs, library):
+def test_rules_read_only_names_the_library_or_known_exporters_export(rule_exprs, recorded, library):
     used = set().union(*(promql_metric_names(e) for e in rule_exprs))
-    agent_side = {n for n in used if n not in EXTERNAL}
+    # a recorded series read by a rule is written by one (a typo reads nothing, silently)
+    assert {n for n in used if ":" in n} <= recorded, f"read but never recorded: {sorted(used - recorded)}"
+    assert recorded <= used | {"slo:error_budget_remaining:ratio"}, f"recorded, never read: {recorded - used}"
+    agent_side = {n for n in used if n not in EXTERNAL and n not in recorded}
     assert agent_side, "the rules read no agent metric at all"
     missing = agent_side - library.exported_names()
     assert not missing, f"rules read names the agent runtime does not export: {sorted(missing)}"
@@ -81,11 +95,12 @@ def test_rules_read_only_names_the_library_or_known_exporters_export(rule_exprs,
     assert set(EXTERNAL) <= used, f"unused external names: {set(EXTERNAL) - used}"
 
 
-def test_dashboard_reads_only_exported_names(dashboard_exprs, library):
+def test_dashboard_reads_only_exported_names(dashboard_exprs, recorded, library):
     used = set().union(*(promql_metric_names(e) for e in dashboard_exprs))
-    missing = used - library.exported_names()
-    assert not missing, f"dashboard reads names the agent runtime does not export: {sorted(missing)}"
+    missing = used - library.exported_names() - recorded
+    assert not missing, f"dashboard reads names not exported by the runtime nor recorded: {sorted(missing)}"
     assert "agent_active_workflows" in used
+    assert "slo:error_budget_remaining:ratio" in used  # the error-budget panel
 
 
 def test_label_names_used_on_agent_metrics_exist(rule_exprs, dashboard_exprs, library):
@@ -119,3 +134,12 @@ def test_mcp_latency_threshold_is_measurable_with_the_library_buckets():
     assert largest_finite == monitoring_inputs.LARGEST_LATENCY_BUCKET
     assert any(m.startswith("monitoring_mcp_latency_seconds") for m in monitoring_inputs.check(
         {name: MISSING for name in monitoring_inputs.VARIABLES} | {"monitoring_mcp_latency_seconds": largest_finite}))
+
+
+def test_slo_latency_bounds_are_the_library_workflow_buckets():
+    """The latency SLO's bound must be a bucket of agent_workflow_duration_seconds: the role's list
+    of them is the library's, and the default is one."""
+    finite = tuple(b for b in WORKFLOW_BUCKETS if b != float("inf"))
+    assert finite == monitoring_inputs.WORKFLOW_DURATION_BUCKETS
+    defaults = yaml.safe_load((ROOT / "roles/monitoring/defaults/main.yml").read_text())
+    assert defaults["monitoring_slo_latency_seconds"] in WORKFLOW_BUCKETS

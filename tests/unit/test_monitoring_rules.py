@@ -10,11 +10,24 @@ import subprocess
 import pytest
 import yaml
 
-from tests.monitoring_support import ANSIBLE_PLAYBOOK, RENDER_PLAYBOOK, ROOT, RULE_TESTS, ansible_env, render
+from tests.monitoring_support import (
+    ANSIBLE_PLAYBOOK,
+    RENDER_PLAYBOOK,
+    ROOT,
+    RULE_TESTS,
+    SLO_RULE_TESTS,
+    ansible_env,
+    render,
+)
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 ALERTS = {"AgentWorkflowFailureRatioHigh", "AgentMCPToolLatencyHigh", "AgentContainerMemoryNearLimit",
-          "AgentCPUThrottlingHigh", "AgentTargetDown", "AgentTargetsAbsent", "AgentHPAAtMaxReplicas", "RedisDown"}
+          "AgentCPUThrottlingHigh", "AgentTargetDown", "AgentTargetsAbsent", "AgentHPAAtMaxReplicas", "RedisDown",
+          # the SLOs' burn-rate alerts (plugins/module_utils/slo.py), tested in SLO_RULE_TESTS
+          "AgentAvailabilitySLOFastBurn", "AgentAvailabilitySLOSlowBurn", "AgentLatencySLOFastBurn",
+          "AgentLatencySLOSlowBurn"}
+# The SLOs' recording rules: per SLO, its error ratio over 8 windows and its remaining budget.
+SLO_RECORDS = 2 * (8 + 1)
 
 
 @pytest.fixture(scope="module")
@@ -27,25 +40,26 @@ def test_promtool_check_rules(rendered):
     res = subprocess.run([PROMTOOL, "check", "rules", str(rendered / "agent-rules.yml")],
                          capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert f"SUCCESS: {len(ALERTS)} rules found" in res.stdout
+    assert f"SUCCESS: {len(ALERTS) + SLO_RECORDS} rules found" in res.stdout
 
 
 def test_promtool_unit_tests_cover_every_alert_firing_and_silent(rendered):
-    tests = yaml.safe_load(RULE_TESTS.read_text())
+    cases = [case for path in (RULE_TESTS, SLO_RULE_TESTS) for case in yaml.safe_load(path.read_text())["tests"]]
     firing, silent = set(), set()
-    for case in tests["tests"]:
+    for case in cases:
         for check in case["alert_rule_test"]:
             (firing if check["exp_alerts"] else silent).add(check["alertname"])
     rules = yaml.safe_load((rendered / "agent-rules.yml").read_text())
-    defined = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+    defined = {rule["alert"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule}
     assert defined == ALERTS
     assert firing == defined, f"alerts never shown firing: {defined - firing}"
     assert silent == defined, f"alerts never shown silent: {defined - silent}"
 
 
-def test_promtool_test_rules(rendered):
-    shutil.copy(RULE_TESTS, rendered / RULE_TESTS.name)
-    res = subprocess.run([PROMTOOL, "test", "rules", RULE_TESTS.name], cwd=rendered,
+@pytest.mark.parametrize("tests", [RULE_TESTS, SLO_RULE_TESTS], ids=lambda path: path.name)
+def test_promtool_test_rules(rendered, tests):
+    shutil.copy(tests, rendered / tests.name)
+    res = subprocess.run([PROMTOOL, "test", "rules", tests.name], cwd=rendered,
                          capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "SUCCESS" in res.stdout
@@ -61,11 +75,17 @@ def test_prometheusrule_spec_is_the_plain_rules_file(rendered):
 
 def test_thresholds_flow_from_variables(tmp_path):
     out = render(tmp_path, monitoring_workflow_failure_ratio=0.25, monitoring_rate_window="10m",
-                 monitoring_mcp_latency_seconds=30, agentic_namespace="team-a")
-    rules = {r["alert"]: r for g in yaml.safe_load((out / "agent-rules.yml").read_text())["groups"] for r in g["rules"]}
+                 monitoring_mcp_latency_seconds=30, agentic_namespace="team-a",
+                 monitoring_slo_availability_percent=99.9, monitoring_slo_latency_seconds=2.5)
+    groups = yaml.safe_load((out / "agent-rules.yml").read_text())["groups"]
+    rules = {r["alert"]: r for g in groups for r in g["rules"] if "alert" in r}
     wf = rules["AgentWorkflowFailureRatioHigh"]["expr"]
     assert ") > 0.25" in wf and "[10m]" in wf and 'namespace="team-a"' in wf
     assert "> 30.0" in rules["AgentMCPToolLatencyHigh"]["expr"]
+    fast = rules["AgentAvailabilitySLOFastBurn"]["expr"]
+    assert "> 0.0144" in fast and 'namespace="team-a"' in fast  # 14.4 x the 0.1 % budget
+    latency = [r["expr"] for g in groups for r in g["rules"] if r.get("labels", {}).get("slo") == "latency"]
+    assert r'le=~"2\\.5"' in latency[0]
     assert yaml.safe_load((out / "prometheusrule.yml").read_text())["metadata"]["namespace"] == "team-a"
 
 
@@ -86,6 +106,8 @@ BAD_INPUTS = [
     ("monitoring_metrics_port", "HTTP_Metrics"),
     ("monitoring_metrics_path", "metrics"),
     ("monitoring_dashboard_namespace", "Monitoring"),
+    ("monitoring_slo_availability_percent", 100),
+    ("monitoring_slo_latency_seconds", 2),
 ]
 
 

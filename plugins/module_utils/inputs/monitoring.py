@@ -1,5 +1,5 @@
 """Inputs of the monitoring step (role monitoring): what the ServiceMonitor scrapes, what the rules
-match, the alert thresholds and their Prometheus durations, the dashboard's namespace."""
+match, the alert thresholds and their Prometheus durations, the SLO objectives, the dashboard's namespace."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     is_labels,
     text,
 )
+from ansible_collections.agentic.platform.plugins.module_utils.slo import FASTEST_BURN, error_budget
 
 # The alert durations, each checked as a Prometheus duration.
 DURATIONS = (
@@ -43,6 +44,9 @@ VARIABLES = (
     "monitoring_memory_ratio",
     "monitoring_cpu_throttling_ratio",
     "monitoring_dashboard_namespace",
+    "monitoring_slo_availability_percent",
+    "monitoring_slo_latency_percent",
+    "monitoring_slo_latency_seconds",
 )
 
 # IANA_SVC_NAME: at most 15 lowercase letters, digits and '-', at least one letter.
@@ -55,6 +59,9 @@ DURATION = re.compile(r"([1-9][0-9]*)([smhd])")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # agent_mcp_tool_duration_seconds' largest finite bucket: a higher p95 cannot be measured.
 LARGEST_LATENCY_BUCKET = 120
+# agent_workflow_duration_seconds' finite buckets: the latency SLO's bound must be one of them.
+WORKFLOW_DURATION_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+SLO_OBJECTIVES = ("monitoring_slo_availability_percent", "monitoring_slo_latency_percent")
 
 
 def seconds(value) -> int | None:
@@ -121,6 +128,17 @@ def check(v: dict) -> list[str]:
     p.add(_between(v["monitoring_cpu_throttling_ratio"], 0, 1),
           "monitoring_cpu_throttling_ratio must be a ratio greater than 0 and less than 1, "
           f"got '{text(v['monitoring_cpu_throttling_ratio'])}'")
+    for name in SLO_OBJECTIVES:
+        # Past 100 - 100/14.4 the fastest burn rate of the budget exceeds 100 % errors: no page.
+        p.add(_between(v[name], 0, 100) and error_budget(as_number(v[name])) * FASTEST_BURN < 1,
+              f"{name} must be a percentage above {100 - 100 / FASTEST_BURN:.2f} and below 100 (e.g. 99.9): below it "
+              f"a {FASTEST_BURN}x burn of the error budget exceeds 100 % errors, so the fast-burn page could never "
+              f"fire; got '{text(v[name])}'")
+    latency = as_number(v["monitoring_slo_latency_seconds"])
+    p.add(latency in WORKFLOW_DURATION_BUCKETS,
+          "monitoring_slo_latency_seconds must be one of the buckets of agent_workflow_duration_seconds, "
+          f"{', '.join(f'{b:g}' for b in WORKFLOW_DURATION_BUCKETS)} (a share within the bound is exact only at a "
+          f"bucket), got '{text(v['monitoring_slo_latency_seconds'])}'")
     p.add(_matches(v["monitoring_dashboard_namespace"], DNS1123_LABEL),
           "monitoring_dashboard_namespace must be a namespace name (DNS-1123 label), "
           f"got '{text(v['monitoring_dashboard_namespace'])}'")
