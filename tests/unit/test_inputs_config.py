@@ -18,7 +18,7 @@ VALID = {
     "config_redis_username": "agent",
     "config_redis_port": 6379,
     "config_prometheus_port": 9090,
-    "config_jaeger_endpoint": "http://jaeger-collector.monitoring:14268/api/traces",
+    "config_jaeger_endpoint": "http://jaeger-collector.monitoring:4318",
     "config_agent_max_concurrent_workflows": 100,
     "config_agent_heartbeat_interval": 15,
     "config_agent_health_check_timeout": 5,
@@ -71,6 +71,7 @@ def test_valid_inventory_has_no_problem():
     {"config_extra_data": {"feature.flag": "on", "x_y-z": ""}},
     {"config_rollback_to": "0123456789"},
     {"config_jaeger_endpoint": "https://jaeger.example.com"},
+    {"config_jaeger_endpoint": "http://otel-collector.monitoring:4318/v1/traces"},
 ], ids=",".join)
 def test_other_valid_values_pass(changes):
     assert problems(**changes) == []
@@ -98,7 +99,10 @@ BAD = {
     "prometheus-port-negative": ({"config_prometheus_port": -1}, "config_prometheus_port"),
     "prometheus-port-fraction": ({"config_prometheus_port": 90.5}, "config_prometheus_port"),
     "jaeger-no-scheme": ({"config_jaeger_endpoint": "jaeger:14268"}, "config_jaeger_endpoint 'jaeger:14268'"),
-    "jaeger-ftp": ({"config_jaeger_endpoint": "ftp://jaeger/x"}, "must be an http:// or https:// URL"),
+    "jaeger-ftp": ({"config_jaeger_endpoint": "ftp://jaeger/x"}, "must be the http:// or https:// base URL"),
+    # Jaeger's Thrift-over-HTTP endpoint: the agents speak OTLP, which it does not take
+    "jaeger-thrift": ({"config_jaeger_endpoint": "http://jaeger-collector.monitoring:14268/api/traces"},
+                      "of an OTLP/HTTP receiver, path empty or /v1/traces"),
     "workflows-zero": ({"config_agent_max_concurrent_workflows": 0},
                        "config_agent_max_concurrent_workflows must be a whole number from 1 to 100000, got '0'"),
     "workflows-absurd": ({"config_agent_max_concurrent_workflows": 10**6}, "config_agent_max_concurrent_workflows"),

@@ -63,6 +63,8 @@ INVENTORY_KEYS = frozenset((
 DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 REDIS_USER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$")
+# An OTLP/HTTP receiver's base URL: the agents post spans to <it>/v1/traces (agentic_runtime.telemetry).
+OTLP_HTTP_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/|/v1/traces)?$")
 SNAPSHOT_ID = re.compile(r"^[0-9a-f]{10}$")
 
 
@@ -82,8 +84,9 @@ def check(v: dict) -> list[str]:
           "(letters, digits, '_', '-')")
     for name in PORTS:
         p.add(bounded_int(v[name], 1, 65535), f"{name} must be a port between 1 and 65535, got '{text(v[name])}'")
-    p.add(full(HTTP_URL, v["config_jaeger_endpoint"]),
-          f"config_jaeger_endpoint '{text(v['config_jaeger_endpoint'])}' must be an http:// or https:// URL")
+    p.add(full(OTLP_HTTP_URL, v["config_jaeger_endpoint"]),
+          f"config_jaeger_endpoint '{text(v['config_jaeger_endpoint'])}' must be the http:// or https:// base URL "
+          "of an OTLP/HTTP receiver, path empty or /v1/traces (e.g. http://jaeger-collector.monitoring:4318)")
     p.extend(range_problems(v, WHOLE_NUMBERS))
     fraction = as_number(v["config_optimization_gpu_memory_fraction"])
     p.add(fraction is not None and not math.isnan(fraction) and 0 < fraction <= 1,
