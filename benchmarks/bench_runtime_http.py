@@ -1,6 +1,6 @@
 """Throughput and tail latency of the agent runtime's /metrics and /health under wrk.
 
-    .venv/bin/python benchmarks/bench_runtime_http.py [--duration 5] [--threads 2] [--connections 32]
+    .venv/bin/python benchmarks/bench_runtime_http.py [--duration 5] [--threads 2] [--connections 32] [--rounds 3]
 
 In the same run, on loopback, each server in its own process with the same populated registry
 (5 workflow types, 3 MCP servers x 5 tools, HTTP routes: a realistic agent's series count):
@@ -9,7 +9,12 @@ In the same run, on loopback, each server in its own process with the same popul
   runtime  /health    AgentServer's liveness probe running the same HealthChecker
   baseline /health    the stdlib threaded WSGI server prometheus_client builds on, running the
                       same HealthChecker per request
-Prints requests/s, p50 and p99 latency from wrk, and the ratios runtime/baseline.
+  runtime, otel on    AgentServer again with tracing on (spans over OTLP/HTTP to a real
+                      OpenTelemetry Collector, gomod/otelcol, started here; probes and scrapes make
+                      none) and the GenAI/MCP instruments exported as OTLP metrics every 10 s
+Every registry holds the same GenAI/MCP series too (3 models, 15 tools), so on/off compares the
+switches alone.
+Prints requests/s, p50 and p99 latency from wrk, the ratios runtime/baseline and otel on/off.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -31,15 +37,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # --- the servers (run as `bench_runtime_http.py serve ...` in a child process) ---------------
 
-def populated():
-    from agentic_runtime import AgentMetrics, HealthChecker
+def populated(endpoint: str | None = None):
+    """The registry (with GenAI/MCP series) and checks; with `endpoint`, tracing and OTLP metrics on."""
+    from agentic_runtime import AgentMetrics, HealthChecker, Telemetry
 
     workflow_types = ["research", "summarize", "plan", "code", "review"]
     servers = {"web": ["search", "fetch", "crawl", "screenshot", "extract"],
                "fs": ["read", "write", "list", "stat", "delete"],
                "db": ["query", "insert", "update", "schema", "explain"]}
+    telemetry = Telemetry(endpoint, metrics=True) if endpoint else None
     metrics = AgentMetrics("mcp-agent", "0.1.0", "production", workflow_types=workflow_types,
-                           routes=["/health", "/ready", "/startup", "/api/v1/workflows", "/metrics"])
+                           routes=["/health", "/ready", "/startup", "/api/v1/workflows", "/metrics"],
+                           telemetry=telemetry)
     for i, wt in enumerate(workflow_types):
         for status in ("completed", "failed", "timeout"):
             metrics.record_workflow_execution(wt, status, 0.5 * (i + 1))
@@ -52,6 +61,15 @@ def populated():
     for kind in ("sent", "received"):
         metrics.record_a2a_message(kind, "task_request")
     metrics.record_error("TimeoutError", "mcp")
+    # The same GenAI/MCP series in every variant: on/off compares the switches alone.
+    for provider, model in (("openai", "gpt-4o"), ("anthropic", "claude-sonnet"), ("openai", "gpt-4o-mini")):
+        for error in (None, "timeout"):
+            metrics.record_llm_call("chat", provider, model, duration=1.2, input_tokens=900, output_tokens=150,
+                                    error_type=error)
+    for tools in servers.values():
+        for tool in tools:
+            metrics.record_tool_execution(tool, duration=0.4)
+            metrics.record_mcp_operation("tools/call", duration=0.4, tool=tool)
     health = HealthChecker(default_timeout=2.0, metrics=metrics)
 
     async def event_loop() -> bool:
@@ -63,11 +81,12 @@ def populated():
     return metrics, health
 
 
-def serve(mode: str, port: int) -> None:
+def serve(mode: str, port: int, endpoint: str | None = None) -> None:
     from prometheus_client import disable_created_metrics
 
     disable_created_metrics()
-    metrics, health = populated()
+    metrics, health = populated(endpoint)
+    mode = mode.removesuffix("-otel")
     if mode == "runtime-metrics" or mode == "runtime-health":
         from agentic_runtime import AgentServer
 
@@ -118,9 +137,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(mode: str) -> tuple[subprocess.Popen, int]:
+def start(mode: str, endpoint: str | None) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "serve", mode, str(port)], stdout=subprocess.PIPE, text=True)
+    extra = [endpoint] if mode.endswith("-otel") else []
+    proc = subprocess.Popen([sys.executable, __file__, "serve", mode, str(port), *extra], stdout=subprocess.PIPE,
+                            text=True)
     if proc.stdout.readline().strip() != "ready":
         proc.kill()
         raise RuntimeError(f"{mode} server did not start")
@@ -151,8 +172,36 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(mode: str, path: str, args) -> dict:
-    proc, port = start(mode)
+def start_collector() -> tuple[subprocess.Popen, str]:
+    """The OpenTelemetry Collector of the tracing tests, printing one line per batch it receives."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from localcluster import build
+
+    binary = build.build_component("otelcol") / "otelcol"
+    port = free_port()
+    pipeline = {"receivers": ["otlp"], "exporters": ["debug"]}
+    config = {"receivers": {"otlp": {"protocols": {"http": {"endpoint": f"127.0.0.1:{port}"}}}},
+              "exporters": {"debug": {"verbosity": "basic"}},
+              "service": {"telemetry": {"metrics": {"level": "none"}, "logs": {"level": "warn"}},
+                          "pipelines": {"traces": pipeline, "metrics": pipeline}}}
+    path = Path(tempfile.mkstemp(suffix=".yaml")[1])
+    path.write_text(json.dumps(config))
+    proc = subprocess.Popen([str(binary), "--config", f"file:{path}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the collector did not start")
+
+
+def measure(mode: str, path: str, args, endpoint: str | None = None) -> dict:
+    proc, port = start(mode, endpoint)
     try:
         url = f"http://127.0.0.1:{port}{path}"
         with urllib.request.urlopen(url, timeout=10) as resp:
@@ -170,37 +219,54 @@ def measure(mode: str, path: str, args) -> dict:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
-        serve(sys.argv[2], int(sys.argv[3]))
+        serve(sys.argv[2], int(sys.argv[3]), *sys.argv[4:5])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds of load per measurement")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per variant (medians are printed)")
     args = parser.parse_args()
 
-    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s on loopback, one server process each")
+    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s on loopback, one server process each, "
+          f"median of {args.rounds} interleaved rounds")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs "
           "(the server, wrk and everything else share them; CPU ms/req is the server's own CPU time per request)")
     print(f"{'endpoint':<10} {'server':<47} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>10} "
           f"{'bytes':>7}  errors")
+    collector, endpoint = start_collector()
     rows = {}
-    for endpoint, path, ours, base in (("/metrics", "/metrics", "runtime-metrics", "baseline-metrics"),
-                                       ("/health", "/health", "runtime-health", "baseline-health")):
-        for label, mode in (("agentic_runtime AgentServer", ours),
-                            ("baseline: prometheus_client start_http_server" if endpoint == "/metrics"
-                             else "baseline: stdlib threaded WSGI server", base)):
-            r = measure(mode, path, args)
-            rows[(endpoint, mode)] = r
-            errors = f"non-2xx {r['non2xx']}" if r["non2xx"] else ""
-            errors += f" socket {r['socket_errors']}" if r["socket_errors"] else ""
-            print(f"{endpoint:<10} {label:<47} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
-                  f"{r['cpu_ms']:>10.3f} {r['bytes']:>7}  {errors.strip()}")
+    try:
+        for endpoint_path, ours, base in (("/metrics", "runtime-metrics", "baseline-metrics"),
+                                          ("/health", "runtime-health", "baseline-health")):
+            variants = (("agentic_runtime AgentServer", ours),
+                        ("agentic_runtime AgentServer, otel on", f"{ours}-otel"),
+                        ("baseline: prometheus_client start_http_server" if endpoint_path == "/metrics"
+                         else "baseline: stdlib threaded WSGI server", base))
+            runs: dict[str, list[dict]] = {mode: [] for _, mode in variants}
+            for _ in range(args.rounds):  # interleaved, so that a burst of load hits every variant alike
+                for _, mode in variants:
+                    runs[mode].append(measure(mode, endpoint_path, args, endpoint))
+            for label, mode in variants:
+                r = {key: statistics.median(run[key] for run in runs[mode])
+                     for key in ("rps", "p50", "p99", "cpu_ms", "bytes", "non2xx")}
+                r["socket_errors"] = "; ".join(run["socket_errors"] for run in runs[mode] if run["socket_errors"])
+                rows[(endpoint_path, mode)] = r
+                errors = f"non-2xx {r['non2xx']}" if r["non2xx"] else ""
+                errors += f" socket {r['socket_errors']}" if r["socket_errors"] else ""
+                print(f"{endpoint_path:<10} {label:<47} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+                      f"{r['cpu_ms']:>10.3f} {r['bytes']:>7.0f}  {errors.strip()}")
+    finally:
+        collector.terminate()  # by PID
+        collector.wait(10)
     print()
-    for endpoint, ours, base in (("/metrics", "runtime-metrics", "baseline-metrics"),
-                                 ("/health", "runtime-health", "baseline-health")):
-        o, b = rows[(endpoint, ours)], rows[(endpoint, base)]
-        print(f"{endpoint:<10} runtime/baseline: throughput {o['rps'] / b['rps']:.2f}x, "
+    for endpoint_path, ours, base in (("/metrics", "runtime-metrics", "baseline-metrics"),
+                                      ("/health", "runtime-health", "baseline-health")):
+        o, b, t = rows[(endpoint_path, ours)], rows[(endpoint_path, base)], rows[(endpoint_path, f"{ours}-otel")]
+        print(f"{endpoint_path:<10} runtime/baseline: throughput {o['rps'] / b['rps']:.2f}x, "
               f"p99 latency {o['p99'] / b['p99']:.2f}x, CPU per request {o['cpu_ms'] / b['cpu_ms']:.2f}x")
+        print(f"{endpoint_path:<10} otel on/off:      throughput {t['rps'] / o['rps']:.2f}x, "
+              f"p99 latency {t['p99'] / o['p99']:.2f}x, CPU per request {t['cpu_ms'] / o['cpu_ms']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -155,24 +155,32 @@ print(json.dumps({"otel": "opentelemetry.sdk.trace" in sys.modules, "threads": t
     assert out["otel"] and out["threads"] > 1
 
 
-def test_server_spans_for_requests(traced):
+def test_server_spans_for_api_requests_none_for_probes(traced):
     from agentic_runtime import AgentServer, HealthChecker
+    from agentic_runtime.server import Response
 
     metrics, exporter, _ = traced
+    parent = b"traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n"
+
+    async def ping(request):
+        return Response.of_json(200, {"pong": True})
 
     async def main() -> None:
         server = AgentServer(metrics, HealthChecker(), host="127.0.0.1", api_port=0, metrics_port=0)
+        server.route("GET", "/api/v1/ping", ping)
         await server.start()
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.api_port)
-        writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                     b"traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n")
-        await reader.read()
-        writer.close()
+        for path in (b"/api/v1/ping", b"/health", b"/ready"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.api_port)
+            writer.write(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + parent + b"\r\n")
+            await reader.read()
+            writer.close()
         await server.close()
 
     asyncio.run(main())
-    span = spans_by_name(metrics, exporter)["GET /health"]
+    spans = spans_by_name(metrics, exporter)
+    assert set(spans) == {"GET /api/v1/ping"}  # probes make no span
+    span = spans["GET /api/v1/ping"]
     assert span.kind == SpanKind.SERVER
-    assert dict(span.attributes) == {"http.request.method": "GET", "http.route": "/health",
+    assert dict(span.attributes) == {"http.request.method": "GET", "http.route": "/api/v1/ping",
                                      "http.response.status_code": 200}
     assert span.context.trace_id == 0x0AF7651916CD43DD8448EB211C80319C

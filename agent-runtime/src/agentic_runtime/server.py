@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 16 * 1024
 MAX_BODY_BYTES = 1024 * 1024
 IDLE_TIMEOUT = 75.0  # seconds a keep-alive connection may wait for its next request
+# Requests that get no span: the kubelet's probes and Prometheus's scrapes (several a pod every
+# 10 s) would bury the traces of the API, and a span costs about as much CPU as the probe itself
+# (benchmarks/bench_runtime_http.py measured 1.8x CPU per /health request when it was traced).
+UNTRACED = frozenset({"/health", "/ready", "/startup", "/metrics"})
 
 
 @dataclass
@@ -76,11 +80,13 @@ class HttpError(Exception):
 class _HttpServer:
     """Routes (method, path) to handlers; records agent_http_* for every request."""
 
-    def __init__(self, routes: dict[tuple[str, str], Handler], metrics: AgentMetrics | None):
+    def __init__(self, routes: dict[tuple[str, str], Handler], metrics: AgentMetrics | None,
+                 untraced: frozenset[str] = frozenset()):
         self.routes = routes
         self.paths = {path for _, path in routes}
         self.metrics = metrics
         self.telemetry = metrics.telemetry if metrics is not None else DISABLED
+        self.untraced = untraced
         self.server: asyncio.base_events.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
@@ -162,8 +168,10 @@ class _HttpServer:
         handler = self.routes.get((method, request.path))
         route = request.path if request.path in self.paths else "other"
         traced = request.method if request.method in HTTP_METHODS else "_OTHER"
-        # A SERVER span per request (a no-op unless tracing is on), continuing the caller's trace.
-        with self.telemetry.span(f"{traced} {route}" if route != "other" else traced, "server",
+        # A SERVER span per request (a no-op unless tracing is on), continuing the caller's trace;
+        # none for probes and scrapes (see UNTRACED).
+        telemetry = DISABLED if request.path in self.untraced else self.telemetry
+        with telemetry.span(f"{traced} {route}" if route != "other" else traced, "server",
                                  {semconv.HTTP_REQUEST_METHOD: traced, semconv.HTTP_ROUTE: route},
                                  request.headers) as span:
             if handler is None:
@@ -228,8 +236,8 @@ class AgentServer:
             ("GET", "/startup"): self._probe("startup"),
             **self.extra_routes,
         }
-        self._api = _HttpServer(routes, self.metrics)
-        self._metrics = _HttpServer({("GET", "/metrics"): self._serve_metrics}, self.metrics)
+        self._api = _HttpServer(routes, self.metrics, UNTRACED)
+        self._metrics = _HttpServer({("GET", "/metrics"): self._serve_metrics}, self.metrics, UNTRACED)
         self.api_port = await self._api.start(self.host, self.api_port)
         self.metrics_port = await self._metrics.start(self.metrics_host, self.metrics_port)
         logger.info("serving probes and API on %s:%d, metrics on %s:%d",
