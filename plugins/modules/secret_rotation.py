@@ -91,10 +91,12 @@ options:
     default: 300
   drain_seconds:
     description:
-      - Seconds between the end of the roll and removing the old Redis password (kubelet refresh of
-        mounted files, in-flight work).
+      - Seconds between the end of the roll and removing the old Redis password. The rolled pods read
+        the new password at start; a pod that mounts the Secret without being rolled (Redis itself, for its
+        readiness probe; any other client) sees the new file only when the kubelet next syncs it (its sync
+        period, 1 min, with up to 50% jitter), so the default waits 120 s.
     type: int
-    default: 30
+    default: 120
   redis_host:
     description: Redis endpoint reachable from the host running the module (required for I(kind=redis)).
     type: str
@@ -201,7 +203,7 @@ EXAMPLES = r"""
     kind: redis
     namespace: agentic-ai-prod
     redis_host: redis.agentic-ai-prod.svc.cluster.local
-    drain_seconds: 30
+    drain_seconds: 120
 
 - name: Rotate the JWT signing key now (2 h token lifetime)
   agentic.platform.secret_rotation:
@@ -310,7 +312,7 @@ def argument_spec():
         deployments=dict(type="list", elements="str", default=["mcp-agent"]),
         allow_missing_deployments=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=300),
-        drain_seconds=dict(type="int", default=30),
+        drain_seconds=dict(type="int", default=120),
         redis_host=dict(type="str"),
         redis_port=dict(type="int", default=6379),
         redis_user=dict(type="str", default="agent"),

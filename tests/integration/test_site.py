@@ -167,9 +167,11 @@ def test_secrets_are_files_not_environment(converged, ns, kubectl):
     assert not any("secretRef" in e for e in container.get("envFrom", []))
     mount = next(m for m in container["volumeMounts"] if m["mountPath"] == "/etc/agentic/secrets")
     volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
-    keys = {i["key"] for i in volume["secret"]["items"]}
+    required, optional = (s["secret"] for s in volume["projected"]["sources"])
+    keys = {i["key"] for i in required["items"]}
     assert "redis-password" in keys and "redis-admin-password" not in keys
-    secret = kubectl.json("-n", ns, "get", "secret", volume["secret"]["secretName"])
+    assert optional["optional"] is True and "redis-admin-password" not in {i["key"] for i in optional["items"]}
+    secret = kubectl.json("-n", ns, "get", "secret", required["name"])
     assert keys <= secret["data"].keys(), keys - secret["data"].keys()
     annotations = deploy["spec"]["template"]["metadata"]["annotations"]
     assert annotations["agentic.platform/config-checksum"]

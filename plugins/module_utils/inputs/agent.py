@@ -35,8 +35,8 @@ MAX_ANNOTATION = 253
 VARIABLES = ("agent_image", "agent_version", "agent_replicas", "agent_pdb_min_available", "agent_resources",
              "agent_gpu_count", "agent_gpu_resource", "agent_node_selector", "agent_gpu_node_selector",
              "agent_tolerations", "agent_gpu_tolerations", "agent_zones", "agent_config_map", "agent_secret_name",
-             "agent_service_account", "agent_secret_keys", "agent_redis_user", "agent_env", "agent_run_as_user",
-             "agent_termination_grace_period", "agent_ephemeral_storage_request",
+             "agent_service_account", "agent_secret_keys", "agent_secret_optional_keys", "agent_redis_user",
+             "agent_env", "agent_run_as_user", "agent_termination_grace_period", "agent_ephemeral_storage_request",
              "agent_ephemeral_storage_limit", "agent_config_checksum", "agent_secrets_version")
 
 
@@ -84,6 +84,12 @@ def check(v: dict) -> list[str]:
           "agent_secret_keys must be distinct Secret keys, each a file name once mounted (letters, digits, '-', '_', "
           "'.', not '.' or '..' or starting with '..'), that include redis-password and not redis-admin-password "
           "(the agent never holds the Redis admin password)")
+    optional = v["agent_secret_optional_keys"]
+    p.add(isinstance(optional, list) and all(is_secret_key(key) for key in optional)
+          and "redis-admin-password" not in optional and len(set(optional)) == len(optional)
+          and not (isinstance(keys, list) and set(optional) & {k for k in keys if isinstance(k, str)}),
+          "agent_secret_optional_keys must be distinct Secret keys, each a file name once mounted, none of "
+          "agent_secret_keys and not redis-admin-password")
     user = v["agent_redis_user"]
     p.add(matches(ACL_USER, user) and user not in ("default", "admin"),
           f"agent_redis_user '{text(user)}' must be a name of letters, digits, '_' or '-' and not default or admin")

@@ -66,7 +66,7 @@ class Options:
     deployments: list[str] = field(default_factory=lambda: ["mcp-agent"])
     allow_missing_deployments: bool = False
     wait_timeout: float = 300
-    drain_seconds: float = 30
+    drain_seconds: float = 120
     redis: RedisEndpoint | None = None
     redis_admin_key: str = "redis-admin-password"
     jwt_algorithm: str = "auto"
