@@ -12,6 +12,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import quote
 
+from ansible_collections.agentic.platform.plugins.module_utils.gpu_dra import devices_by_node, slice_summary
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_readiness_run import until_ready
 from ansible_collections.agentic.platform.plugins.module_utils.gpu_verdict import (
     FAIL,
@@ -129,7 +130,20 @@ def gpu_fault(node: dict, expected_taints: list[dict]) -> dict:
     return check(PASS, "no GPU fault taint or condition")
 
 
-def node_checks(node: dict, spec: dict, plugin_pods: list[dict] | None) -> dict:
+def dra_devices(published: int | None, driver: str, want: int | None) -> dict:
+    """With DRA the node's GPUs are the devices its driver publishes in ResourceSlices (a pool
+    per node): none means the DRA driver is not running there, fewer than expected a lost GPU."""
+    seen = {"published": published, "expected": want}
+    if not published:
+        return check(FAIL, f"no {driver} device published in a ResourceSlice for this node (DRA driver not "
+                           "running here?)", **seen)
+    if want is not None and published != want:
+        return check(FAIL, f"{published} {driver} device(s) published, expected {want}", **seen)
+    return check(PASS, f"{published} {driver} device(s) published" + (f" == expected {want}" if want is not None
+                                                                     else ""), **seen)
+
+
+def node_checks(node: dict, spec: dict, plugin_pods: list[dict] | None, dra_published: int | None = None) -> dict:
     out: dict = {}
     res = spec.get("resource", "nvidia.com/gpu")
     status = node.get("status", {})
@@ -144,18 +158,24 @@ def node_checks(node: dict, spec: dict, plugin_pods: list[dict] | None) -> dict:
     else:
         out["ready"] = check(PASS, "Ready")
 
+    want = spec.get("gpus_per_node")
+    dra = spec.get("dra")
+    if dra:
+        out["dra_devices"] = dra_devices(dra_published, dra["driver"], want)
     cap = _qty(status.get("capacity", {}).get(res))
     alloc = _qty(status.get("allocatable", {}).get(res))
-    want = spec.get("gpus_per_node")
     seen = {"capacity": cap, "allocatable": alloc, "expected": want}
-    if cap is None:
+    if dra:
+        pass  # the GPUs are DRA devices: no extended resource to count
+    elif cap is None:
         out["gpu_capacity"] = check(FAIL, f"no {res} capacity: the device plugin has not registered GPUs", **seen)
     elif want is not None and cap != want:
         out["gpu_capacity"] = check(FAIL, f"capacity {res} {cap}, expected {want}", **seen)
     else:
         out["gpu_capacity"] = check(PASS, f"{res} capacity {cap}" + (f" == expected {want}" if want is not None
                                                                        else ""), **seen)
-    out["device_plugin_health"] = device_plugin_health(res, cap, alloc)
+    if not dra:
+        out["device_plugin_health"] = device_plugin_health(res, cap, alloc)
 
     labels = node.get("metadata", {}).get("labels") or {}
     out["mig_config"] = mig_config(labels)
@@ -192,12 +212,13 @@ def node_checks(node: dict, spec: dict, plugin_pods: list[dict] | None) -> dict:
     return out
 
 
-def _pages(api: KubeClient, path: str, selector: str):
+def _pages(api: KubeClient, path: str, selector: str, field_selector: str = ""):
     """The items of a list, a page (PAGE_SIZE objects) at a time, following the server's continue
     token: the caller judges each page and drops it, so memory does not grow with raw objects."""
     token = None
     while True:
         query = {"limit": PAGE_SIZE, **({"labelSelector": selector} if selector else {}),
+                 **({"fieldSelector": field_selector} if field_selector else {}),
                  **({"continue": token} if token else {})}
         body = api.call("GET", path, query)
         yield body.get("items") or []
@@ -219,6 +240,11 @@ def _plugin_pods_by_node(api: KubeClient, plugin: dict) -> dict[str, list[dict]]
         for pod in page:
             by_node.setdefault(pod.get("spec", {}).get("nodeName") or "", []).append(_pod_summary(pod))
     return by_node
+
+
+def _dra_devices_by_node(api: KubeClient, driver: str) -> dict[str, int]:
+    return devices_by_node(slice_summary(s, driver) for page in _pages(
+        api, "/apis/resource.k8s.io/v1/resourceslices", "", f"spec.driver={driver}") for s in page)
 
 
 def _shared(checks: dict, seen: dict) -> dict:
@@ -257,12 +283,15 @@ def _evaluate(api: KubeClient, spec: dict, strict: bool) -> dict:
         else:
             pods = Future()
             pods.set_result(_plugin_pods_by_node(api, plugin))
+        dra = spec.get("dra")
+        published = _dra_devices_by_node(api, dra["driver"]) if dra else {}
         results, seen = {}, {}
         for page in _pages(api, "/api/v1/nodes", selector):
             by_node = pods.result() if pods else None
             for node in page:
                 name = node["metadata"]["name"]
-                checks = node_checks(node, spec, None if by_node is None else by_node.get(name, []))
+                checks = node_checks(node, spec, None if by_node is None else by_node.get(name, []),
+                                     published.get(name))
                 results[name] = {"checks": _shared(checks, seen)}
             del page
         if pods:

@@ -1,0 +1,107 @@
+"""GPUs through DRA on the real local cluster: the real kube-scheduler allocates devices that kwok
+GPU nodes publish in ResourceSlices (plugins/module_utils/gpu_dra.py), and the real
+controller-manager releases them.
+
+Each test module makes a pool of its own: two kwok nodes (node-pool=t-<random>), one
+ResourceSlice per node with one GPU each, a DeviceClass of its own selecting the NVIDIA driver's
+devices, and pods that ask for one GPU through a ResourceClaimTemplate, pinned to the pool.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from ansible_collections.agentic.platform.plugins.module_utils import gpu_cluster, gpu_dra
+from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient
+
+pytestmark = pytest.mark.cluster
+
+WAIT = 120  # seconds: the 2-core machine is shared with other tests
+
+
+@pytest.fixture(scope="module")
+def dra_pool(kubectl):
+    pool = f"t-{uuid.uuid4().hex[:8]}"
+    nodes = [f"{pool}-{i}" for i in range(2)]
+    items = [{"apiVersion": "v1", "kind": "Node",
+              "metadata": {"name": n, "labels": {"node-pool": pool, "type": "kwok", "kubernetes.io/hostname": n},
+                           "annotations": {"kwok.x-k8s.io/node": "fake"}},
+              "status": {"capacity": {"cpu": "96", "memory": "1024Gi", "pods": "110"},
+                         "allocatable": {"cpu": "96", "memory": "1024Gi", "pods": "110"}}}
+             for n in [*nodes, f"{pool}-noslice"]]  # the last: its DRA driver publishes nothing
+    items += [gpu_dra.resource_slice(n, 1, "NVIDIA H200", "141Gi", labels={"node-pool": pool}) for n in nodes]
+    items.append(gpu_dra.device_class(f"{pool}-gpu", labels={"node-pool": pool}))
+    try:
+        kubectl.apply({"apiVersion": "v1", "kind": "List", "items": items})
+        yield {"name": pool, "nodes": nodes, "class": f"{pool}-gpu"}
+    finally:
+        kubectl.run("delete", "resourceslices,deviceclasses", "-l", f"node-pool={pool}", "--wait=false", check=False)
+        kubectl.run("delete", "node", "-l", f"node-pool={pool}", "--wait=false", check=False)
+
+
+def gpu_pod(name: str, pool: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"nodeSelector": {"node-pool": pool},
+                     "resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": "one-gpu"}],
+                     "containers": [{"name": "c", "image": "busybox", "resources": {"claims": [{"name": "gpu"}]}}]}}
+
+
+def wait_for(what, fn, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout}s")
+        time.sleep(1)
+
+
+def test_the_scheduler_allocates_a_free_device_and_a_deleted_pod_frees_it(kubectl, namespace, dra_pool):
+    pool = dra_pool["name"]
+    kubectl.apply(gpu_dra.claim_template("one-gpu", namespace, dra_pool["class"], 1))
+    pods = {}
+    for name in ("a", "b"):
+        kubectl.apply(gpu_pod(name, pool), "-n", namespace)
+    for name in ("a", "b"):
+        pods[name] = wait_for(f"pod {name} scheduled", lambda n=name: kubectl.json(
+            "-n", namespace, "get", "pod", n)["spec"].get("nodeName"))
+    # one device a node: the two pods are on the two nodes, each with a claim allocated there
+    assert sorted(pods.values()) == sorted(dra_pool["nodes"])
+    claims = {c["metadata"]["ownerReferences"][0]["name"]: c
+              for c in kubectl.json("-n", namespace, "get", "resourceclaims")["items"]}
+    assert sorted(claims) == ["a", "b"]
+    for owner, claim in claims.items():
+        result = claim["status"]["allocation"]["devices"]["results"]
+        assert [(r["driver"], r["pool"], r["device"]) for r in result] == [("gpu.nvidia.com", pods[owner], "gpu-0")]
+    # kwok runs pods whose claims are allocated like any other
+    wait_for("pod a Running", lambda: kubectl.json("-n", namespace, "get", "pod", "a")["status"].get(
+        "phase") == "Running")
+
+    # every device taken: the third pod stays Pending, unschedulable for its claim
+    kubectl.apply(gpu_pod("c", pool), "-n", namespace)
+    reason = wait_for("pod c marked unschedulable", lambda: next(
+        (c.get("message") for c in kubectl.json("-n", namespace, "get", "pod", "c")["status"].get("conditions", [])
+         if c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable"), None))
+    assert "cannot allocate all claims" in reason, reason
+    assert kubectl.json("-n", namespace, "get", "pod", "c")["spec"].get("nodeName") is None
+
+    # deleting pod a frees its device (its claim is deleted with it): pod c lands on a's node
+    kubectl.run("-n", namespace, "delete", "pod", "a", "--grace-period=0", "--force")
+    assert wait_for("pod c scheduled after pod a was deleted", lambda: kubectl.json(
+        "-n", namespace, "get", "pod", "c")["spec"].get("nodeName")) == pods["a"]
+
+
+def test_readiness_counts_the_devices_each_node_publishes(kubectl, dra_pool):
+    api = KubeClient.from_config(kubectl.kubeconfig)
+    spec = {"selector": f"node-pool={dra_pool['name']}", "gpus_per_node": 1, "dra": {"driver": "gpu.nvidia.com"}}
+    res = gpu_cluster.evaluate(api, spec)
+    checks = {name: r["checks"]["dra_devices"] for name, r in res["nodes"].items()}
+    for name in dra_pool["nodes"]:
+        assert checks[name]["status"] == "pass", checks[name]
+    assert checks[f"{dra_pool['name']}-noslice"]["reason"].startswith("no gpu.nvidia.com device published")
+    assert res["requests"] == 2  # the pool's nodes and the driver's slices: a list each
+    assert gpu_cluster.evaluate(api, {**spec, "gpus_per_node": 2})["nodes"][dra_pool["nodes"][0]]["checks"][
+        "dra_devices"]["reason"] == "1 gpu.nvidia.com device(s) published, expected 2"

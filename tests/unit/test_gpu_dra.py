@@ -1,0 +1,42 @@
+"""DRA objects and the per-node device count the readiness gate reads from ResourceSlices."""
+
+from __future__ import annotations
+
+from ansible_collections.agentic.platform.plugins.module_utils import gpu_cluster, gpu_dra
+from test_gpu_cluster_checks import NODE, node
+
+
+def summaries(*slices):
+    return [gpu_dra.slice_summary(s) for s in slices]
+
+
+def test_resource_slice_publishes_a_pool_per_node_with_product_and_memory():
+    s = gpu_dra.resource_slice("gpu-0", 2, "NVIDIA H200", "141Gi")
+    assert s["spec"]["pool"] == {"name": "gpu-0", "generation": 1, "resourceSliceCount": 1}
+    assert s["spec"]["driver"] == "gpu.nvidia.com" and s["spec"]["nodeName"] == "gpu-0"
+    dev = s["spec"]["devices"][1]
+    assert dev["name"] == "gpu-1" and dev["attributes"]["productName"] == {"string": "NVIDIA H200"}
+    assert dev["capacity"]["memory"] == {"value": "141Gi"}
+
+
+def test_devices_by_node_counts_the_newest_generation_only():
+    old = gpu_dra.resource_slice("gpu-0", 8, "NVIDIA H200", "141Gi")
+    new = gpu_dra.resource_slice("gpu-0", 7, "NVIDIA H200", "141Gi")
+    new["spec"]["pool"]["generation"] = 2
+    other = gpu_dra.resource_slice("gpu-1", 8, "NVIDIA H200", "141Gi", driver="example.com/other")
+    assert gpu_dra.devices_by_node(summaries(old, new, other)) == {"gpu-0": 7}
+    assert gpu_dra.devices_by_node(summaries(new, old)) == {"gpu-0": 7}
+    split = gpu_dra.resource_slice("gpu-0", 4, "NVIDIA H200", "141Gi")
+    assert gpu_dra.devices_by_node(summaries(split, split)) == {"gpu-0": 8}
+
+
+def test_dra_pool_counts_published_devices_instead_of_the_extended_resource():
+    dra_node = node(status__capacity={}, status__allocatable={})  # no nvidia.com/gpu with DRA
+    spec = {"selector": "node-pool=gpu", "gpus_per_node": 8, "dra": {"driver": "gpu.nvidia.com"}}
+    checks = gpu_cluster.node_checks(dra_node, spec, None, 8)
+    assert checks["dra_devices"]["status"] == "pass"
+    assert "gpu_capacity" not in checks and "device_plugin_health" not in checks
+    assert gpu_cluster.node_checks(dra_node, spec, None, 7)["dra_devices"]["reason"] == (
+        "7 gpu.nvidia.com device(s) published, expected 8")
+    assert gpu_cluster.node_checks(dra_node, spec, None, None)["dra_devices"]["status"] == "fail"
+    assert NODE["status"]["capacity"]  # the shared node is unchanged
