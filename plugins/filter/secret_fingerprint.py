@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ansible_collections.agentic.platform.plugins.module_utils.secret_data import assemble_secret, decide
 from ansible_collections.agentic.platform.plugins.module_utils.secret_fingerprint import (
     sealed_fingerprint,
     sealed_fingerprint_matches,
@@ -19,16 +18,10 @@ description:
     annotation C(agentic.platform/secrets-version).
   - C(sealed_fingerprint) returns a salted scrypt digest C(scrypt$salt$digest) of the data;
     C(sealed_fingerprint_matches(stored)) tells whether a stored digest was made from the data.
-  - C(secrets_plan(groups, key_vars, given, sealed_keys)), applied to the Secrets read from the
-    cluster (a list of zero or one), decides what is given, reused and generated, and names the
-    inventory variables whose value would undo a rotation (module_utils/secret_data.py C(decide)).
-  - C(secrets_assemble(groups, generated, provided_keys, mode)), applied to that plan, returns the
-    data to write, the keys kept sealed or generated, and the secrets version (C(assemble_secret)).
 options:
   _input:
     description:
-      - The Secret data (a dict of key to string value); for C(secrets_plan) the Secrets read, for
-        C(secrets_assemble) the plan.
+      - The Secret data (a dict of key to string value).
     type: raw
     required: true
 """
@@ -42,16 +35,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The fingerprint (a string), whether it matches (a bool), a plan or data (lists, dicts).
+  description: The fingerprint (a string) or whether it matches (a bool).
   type: raw
 """
-
-
-def _plan(live: list | dict | None, groups: dict, key_vars: dict, given: dict, sealed_keys: list | None = None) -> dict:
-    """``decide`` on k8s_read's resources (the Secret, or none)."""
-    if isinstance(live, list):
-        live = live[0] if live else None
-    return decide(live, groups, key_vars, given, sealed_keys)
 
 
 class FilterModule:
@@ -60,6 +46,4 @@ class FilterModule:
             "secrets_version": secrets_version,
             "sealed_fingerprint": sealed_fingerprint,
             "sealed_fingerprint_matches": sealed_fingerprint_matches,
-            "secrets_plan": _plan,
-            "secrets_assemble": assemble_secret,
         }

@@ -86,7 +86,7 @@ def rotation_conflicts(annotations: dict | None, existing: dict, given: dict, ke
     return sorted(out)
 
 
-# ---- the secrets step's two decisions (filters secrets_plan and secrets_assemble) ----------
+# ---- the secrets step's decisions (action secret_data) --------------------------------------
 
 def decide(live: dict | None, groups: dict, key_vars: dict, given: dict, sealed_keys: list | None = None) -> dict:
     """What the step does before anything is generated, from the Secret in the cluster (``live``,
@@ -117,3 +117,17 @@ def assemble_secret(decided: dict, groups: dict, generated: dict, provided_keys:
         held = {key: existing[key] for key in data if key in existing} == data
         version = decided["existing_version"] if held and decided["existing_version"] else secrets_version(data)
     return {**out, "version": version}
+
+
+def step_data(live: dict | None, groups: dict, key_vars: dict, given: dict, provided_keys: list, make,
+              mode: str = "apply", sealed_keys: list | None = None) -> dict:
+    """The secrets step from the Secret in the cluster to the data to write: ``decide``, then,
+    unless an inventory value would undo a rotation, ``make`` (a function of the group names
+    to generate, returning key -> value) for what nobody gave and nobody holds, then
+    ``assemble_secret``. Returns {conflicts} alone when there are conflicts, else
+    {conflicts: [], data, kept, generated, version}."""
+    decided = decide(live, groups, key_vars, given, sealed_keys)
+    if decided["conflicts"]:
+        return {"conflicts": decided["conflicts"]}
+    generated = make(decided["generate"]) if decided["generate"] else {}
+    return {"conflicts": [], **assemble_secret(decided, groups, generated, provided_keys, mode)}

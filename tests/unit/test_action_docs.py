@@ -10,7 +10,7 @@ import pytest
 import yaml
 from ansible_collections.agentic.platform.plugins.doc_fragments.kube_auth import ModuleDocFragment
 
-ACTIONS = ["k8s_apply", "k8s_read"]
+ACTIONS = ["k8s_apply", "k8s_read", "secret_data", "agent_release"]
 
 
 def documented(module: str) -> dict:

@@ -1,5 +1,5 @@
-"""The secrets step's decisions (plugins/module_utils/secret_data.py decide / assemble_secret, the
-filters secrets_plan / secrets_assemble): what is given, reused, kept sealed or generated, which
+"""The secrets step's decisions (plugins/module_utils/secret_data.py decide / assemble_secret /
+step_data, the action secret_data): what is given, reused, kept sealed or generated, which
 inventory value would undo a rotation, and when the secrets version changes."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from ansible_collections.agentic.platform.plugins.filter.secret_fingerprint import FilterModule
-from ansible_collections.agentic.platform.plugins.module_utils.secret_data import assemble_secret, decide
+from ansible_collections.agentic.platform.plugins.module_utils.secret_data import assemble_secret, decide, step_data
 from ansible_collections.agentic.platform.plugins.module_utils.secret_fingerprint import secrets_version
 
 GROUPS = {"redis-password": ["redis-password"], "redis-admin-password": ["redis-admin-password"],
@@ -94,13 +93,27 @@ def test_an_inventory_value_that_would_undo_a_rotation_is_named_never_shown():
     assert decide(live, GROUPS, KEY_VARS, GIVEN)["conflicts"] == []
 
 
-def test_filters_take_k8s_reads_resources():
-    filters = FilterModule().filters()
+def test_the_step_generates_only_what_nobody_gave_or_holds():
+    asked = []
+
+    def make(groups):
+        asked.append(groups)
+        return {key: MADE[key] for group in groups for key in GROUPS[group]}
+
+    first = step_data(None, GROUPS, KEY_VARS, GIVEN, PROVIDED, make)
+    assert asked == [list(GROUPS)] and first["generated"] == sorted(MADE) and first["conflicts"] == []
     live = secret({"openai-api-key": "sk-1", **MADE}, {"agentic.platform/secrets-version": "v1"})
-    assert filters["secrets_plan"]([], GROUPS, KEY_VARS, GIVEN)["generate"] == list(GROUPS)
-    plan = filters["secrets_plan"]([live], GROUPS, KEY_VARS, GIVEN)
-    assert plan["generate"] == []
-    assert filters["secrets_assemble"](plan, GROUPS, {}, PROVIDED, "apply")["version"] == "v1"
+    again = step_data(live, GROUPS, KEY_VARS, GIVEN, PROVIDED, make)
+    assert asked == [list(GROUPS)] and again["generated"] == [] and again["version"] == "v1"
+    assert again["data"] == {"openai-api-key": "sk-1", **MADE}
+
+
+def test_the_step_stops_at_a_conflict_before_generating():
+    live = secret({"openai-api-key": "sk-1", **MADE, "redis-password": "rotated"},
+                  {"rotation.agentic.platform/redis-password.last-rotated": "2026-11-01T00:00:00Z"})
+    out = step_data(live, GROUPS, KEY_VARS, {**GIVEN, "redis-password": "stale"}, PROVIDED,
+                    lambda groups: pytest.fail("generated despite a conflict"))
+    assert out == {"conflicts": ["secrets_redis_password (key redis-password, rotated 2026-11-01T00:00:00Z)"]}
 
 
 def test_a_missing_generated_value_is_refused():
