@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 import yaml
+from ansible_collections.agentic.platform.plugins.module_utils.slo import slo_rule_groups
 
 from tests.monitoring_support import (
     ANSIBLE_PLAYBOOK,
@@ -71,6 +72,17 @@ def test_prometheusrule_spec_is_the_plain_rules_file(rendered):
     rule = yaml.safe_load((rendered / "prometheusrule.yml").read_text())
     assert rule["kind"] == "PrometheusRule"
     assert rule["spec"] == plain
+
+
+def test_slo_group_is_the_slo_functions_output(rendered):
+    """The rules file holds slo_rule_groups' output verbatim (the end-to-end test runs the same
+    function with a time scale): the role's defaults, time scale 1."""
+    defaults = yaml.safe_load((ROOT / "roles/monitoring/defaults/main.yml").read_text())
+    groups = yaml.safe_load((rendered / "agent-rules.yml").read_text())["groups"]
+    expected = slo_rule_groups("agentic-ai-prod", defaults["monitoring_job"],
+                               defaults["monitoring_slo_availability_percent"],
+                               defaults["monitoring_slo_latency_percent"], defaults["monitoring_slo_latency_seconds"])
+    assert [g for g in groups if g["name"] == "agentic-agent-slo"] == expected
 
 
 def test_thresholds_flow_from_variables(tmp_path):
