@@ -110,6 +110,21 @@ def test_bad_configuration_names_the_key(environ, message):
         Telemetry.from_environ(environ)
 
 
+def test_missing_sdk_is_a_clear_error():
+    code = """
+import sys
+sys.modules["opentelemetry.sdk.resources"] = None  # as if the otlp extra were not installed
+from agentic_runtime.telemetry import Telemetry
+try:
+    Telemetry.from_environ({"jaeger.enabled": "true", "jaeger.endpoint": "http://collector:4318"})
+except ValueError as err:
+    print(err)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "jaeger.enabled is true but the OpenTelemetry SDK is not installed" in out
+    assert "agentic-runtime[otlp]" in out
+
+
 def test_configuration_keys_drive_it():
     assert not Telemetry.from_environ({}).enabled
     assert not Telemetry.from_environ({"jaeger.enabled": "false", "jaeger.endpoint": "nonsense"}).enabled

@@ -115,11 +115,15 @@ class Telemetry:
 
     def _start(self, service: str, version: str, environment: str, span_exporter: Any) -> None:
         # Imported here: a disabled Telemetry must not pay for (or need) the SDK.
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-        from opentelemetry.trace import SpanKind
-        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+        try:
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor
+            from opentelemetry.trace import SpanKind
+            from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+        except ImportError as err:
+            raise ValueError(f"{ENABLED_KEY} is true but the OpenTelemetry SDK is not installed ({err.name}): "
+                             "install agentic-runtime[otlp]") from None
 
         attributes = {"service.name": service, "service.version": version, "deployment.environment.name": environment}
         resource = Resource.create({key: value for key, value in attributes.items() if value})
