@@ -10,11 +10,13 @@ short_description: Prometheus rule groups of the agent's availability and latenc
 version_added: 0.1.0
 description:
   - Returns the rule group of the agent's two SLOs over a 30-day period, over its finished
-    workflows: recording rules of each SLO's error ratio over 5m, 30m, 1h, 2h, 6h, 1d, 3d and 30d
-    (C(slo:sli_error:ratio_rate<window>), label C(slo)), the remaining error budget
-    (C(slo:error_budget_remaining:ratio)), and multi-window multi-burn-rate alerts after the
-    Google SRE workbook (critical, pages - 14.4x over 1h and 5m, or 6x over 6h and 30m;
-    warning, a ticket - 3x over 1d and 2h, or 1x over 3d and 6h).
+    workflows.
+  - Recording rules of each SLO's error ratio over 5m, 30m, 1h, 2h, 6h, 1d, 3d and 30d
+    (C(slo:sli_error:ratio_rate<window>), label C(slo)) and of its remaining error budget
+    (C(slo:error_budget_remaining:ratio)).
+  - Multi-window multi-burn-rate alerts after the Google SRE workbook. Severity critical pages
+    at 14.4x the budget over 1h and 5m, or 6x over 6h and 30m. Severity warning opens a ticket
+    at 3x over 1d and 2h, or 1x over 3d and 6h.
 options:
   _input:
     description: Namespace of the agent (its series' C(namespace) label).
