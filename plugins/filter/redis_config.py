@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from ansible_collections.agentic.platform.plugins.module_utils.redis_topology import (
     config_files,
+    data_host,
     data_init_script,
+    sentinel_addresses,
     sentinel_init_script,
+    sentinel_min_available,
 )
 
 DOCUMENTATION = r"""
@@ -19,6 +22,9 @@ description:
   - C(redis_init_script) (input C(data) or C(sentinel), option C(mode)) returns the init container's
     shell script that writes a node's users (password hashes from the Secret's files) and, in
     sentinel mode, its replication settings or the Sentinel's configuration.
+  - C(redis_sentinel_addresses) (input the namespace, option the count) returns host:port of every
+    Sentinel; C(redis_data_host) (the namespace and an ordinal) a data node's stable name;
+    C(redis_sentinel_min_available) (the number of Sentinels and the quorum) what a disruption must leave.
   - The tests run the same files and scripts with real redis-server and Sentinel processes.
 options:
   _input:
@@ -50,4 +56,6 @@ def redis_init_script(kind, mode="standalone"):
 
 class FilterModule:
     def filters(self):
-        return {"redis_config": redis_config, "redis_init_script": redis_init_script}
+        return {"redis_config": redis_config, "redis_init_script": redis_init_script,
+                "redis_sentinel_addresses": sentinel_addresses, "redis_data_host": data_host,
+                "redis_sentinel_min_available": sentinel_min_available}

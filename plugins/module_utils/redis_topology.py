@@ -236,3 +236,21 @@ def config_files(*, mode: str, agent_user: str, agent_rules: str, master_name: s
             "sentinel-quorum": str(int(quorum)),
         })
     return files
+
+
+def data_host(namespace: str, index: int, domain: str = "cluster.local") -> str:
+    """A data node's stable name: redis-<i>.redis-headless (the StatefulSet's governing Service)."""
+    return f"redis-{index}.redis-headless.{namespace}.svc.{domain}"
+
+
+def sentinel_addresses(namespace: str, count: int, domain: str = "cluster.local") -> list[str]:
+    """host:port of every Sentinel (redis-sentinel-<i>.redis-sentinel-headless): what clients and
+    the init scripts ask for the primary."""
+    return [f"redis-sentinel-{i}.redis-sentinel-headless.{namespace}.svc.{domain}:{SENTINEL_PORT}"
+            for i in range(int(count))]
+
+
+def sentinel_min_available(sentinels: int, quorum: int) -> int:
+    """Sentinels a disruption must leave: a failover needs the quorum to agree the primary is down
+    and a majority of all Sentinels to elect the one that promotes a replica."""
+    return max(int(quorum), int(sentinels) // 2 + 1)

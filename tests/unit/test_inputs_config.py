@@ -45,10 +45,11 @@ def problems(**changes) -> list[str]:
 
 def test_valid_is_what_the_defaults_give_and_every_variable_is_read():
     defaults = yaml.safe_load((ROOT / "roles/config/defaults/main.yml").read_text())
-    templated = {"config_redis_host", "agentic_namespace"}
+    templated = {"config_redis_host", "config_redis_port", "agentic_namespace"}  # follow the redis step's mode
     assert {k: defaults[k] for k in VALID if k not in templated} == {k: v for k, v in VALID.items()
                                                                      if k not in templated}
-    assert defaults["config_redis_host"] == "redis.{{ agentic_namespace }}.svc.cluster.local"
+    assert defaults["config_redis_host"] == ("{{ 'redis-sentinel' if redis_mode | default('standalone') == "
+                                             "'sentinel' else 'redis' }}.{{ agentic_namespace }}.svc.cluster.local")
     assert set(VALID) == set(config.VARIABLES)
 
 

@@ -26,6 +26,17 @@ VALID = {
     "redis_ephemeral_storage_request": "64Mi",
     "redis_ephemeral_storage_limit": "256Mi",
     "redis_extra_config": {},
+    "redis_mode": "standalone",
+    "redis_replicas": 2,
+    "redis_min_replicas_to_write": 1,
+    "redis_min_replicas_max_lag": 10,
+    "redis_sentinels": 3,
+    "redis_sentinel_quorum": 2,
+    "redis_sentinel_down_after_ms": 5000,
+    "redis_sentinel_failover_timeout_ms": 60000,
+    "redis_master_name": "agentic",
+    "redis_sentinel_resources": {"requests": {"cpu": "50m", "memory": "32Mi"},
+                                 "limits": {"cpu": "200m", "memory": "64Mi"}},
     "agent_redis_user": "agent",
     "config_redis_username": "agent",
 }
@@ -187,3 +198,28 @@ def test_resources_are_quoted_as_json():
 def test_no_type_crashes_the_checks(value):
     for name in redis.VARIABLES:
         assert isinstance(problems(**{name: value}), list)
+
+
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"redis_mode": "cluster"}, "redis_mode must be standalone or sentinel"),
+    ({"redis_replicas": 0}, "redis_replicas must be between 1 and 8"),
+    ({"redis_min_replicas_to_write": 3}, "redis_min_replicas_to_write must be between 0 and redis_replicas (2)"),
+    ({"redis_min_replicas_max_lag": 0}, "redis_min_replicas_max_lag must be between 1 and 60"),
+    ({"redis_sentinels": 2}, "redis_sentinels must be between 3 and 9"),
+    ({"redis_sentinel_quorum": 1}, "redis_sentinel_quorum must be between a majority of redis_sentinels (2)"),
+    ({"redis_sentinels": 5, "redis_sentinel_quorum": 6}, "redis_sentinel_quorum must be between a majority"),
+    ({"redis_sentinel_down_after_ms": 10}, "redis_sentinel_down_after_ms must be between 1000 and 600000"),
+    ({"redis_sentinel_failover_timeout_ms": 10}, "redis_sentinel_failover_timeout_ms must be between 10000"),
+    ({"redis_master_name": "a b"}, "redis_master_name 'a b' must be"),
+    ({"redis_master_name": "x\nsentinel monitor"}, "redis_master_name"),
+    ({"redis_sentinel_resources": {"limits": {"cpu": "x"}}}, "redis_sentinel_resources:"),
+    ({"redis_extra_config": {"min-replicas-max-lag": 5}}, "redis_extra_config['min-replicas-max-lag']: the role owns"),
+], ids=lambda x: str(x)[:40])
+def test_sentinel_settings_are_checked(overrides, named):
+    found = problems(**overrides)
+    assert any(named in message for message in found), found
+
+
+def test_sentinel_mode_with_its_defaults_has_no_problem():
+    assert problems(redis_mode="sentinel", redis_sentinels=5, redis_sentinel_quorum=3, redis_replicas=1,
+                    redis_min_replicas_to_write=1) == []

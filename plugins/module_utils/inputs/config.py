@@ -51,6 +51,7 @@ VARIABLES = (
 SNAPSHOT_LABEL = "agentic.platform/config-snapshot"
 INVENTORY_KEYS = frozenset((
     "redis.host", "redis.port", "redis.username", "redis.ssl.enabled", "redis.cluster.enabled",
+    "redis.sentinel.enabled", "redis.sentinel.master_name", "redis.sentinel.addresses",
     "prometheus.enabled", "prometheus.port", "jaeger.enabled", "jaeger.endpoint",
     "agent.max_concurrent_workflows", "agent.heartbeat_interval", "agent.health_check_timeout",
     "agent.graceful_shutdown_timeout", "mcp.server.timeout", "mcp.connection_pool_size",

@@ -23,6 +23,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
 
 ACL_USER = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
 CONFIG_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+MASTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # redis.conf directives redis_extra_config may not set (a later line would override the role's):
 # those the role writes or has a variable for, and those that open the server or change what it
 # is: users and passwords (user, requirepass, masterauth, masteruser, aclfile, acl-pubsub-default),
@@ -32,7 +33,9 @@ CONFIG_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 # process (daemonize, supervised, cluster-*).
 RESERVED_CONFIG = (
     "aclfile", "acl-pubsub-default", "user", "requirepass", "masterauth", "masteruser", "bind", "bind-source-addr",
-    "port", "protected-mode", "replicaof", "slaveof", "min-replicas-to-write", "min-slaves-to-write", "loadmodule",
+    "port", "protected-mode", "replicaof", "slaveof", "min-replicas-to-write", "min-slaves-to-write",
+    "min-replicas-max-lag", "min-slaves-max-lag", "replica-announce-ip", "slave-announce-ip", "replica-priority",
+    "slave-priority", "loadmodule",
     "rename-command", "include", "dir", "dbfilename", "appendonly", "appendfsync", "appendfilename", "appenddirname",
     "save", "maxmemory", "maxmemory-policy", "logfile", "pidfile", "daemonize", "supervised")
 RESERVED_CONFIG_PREFIXES = ("enable-", "tls-", "unixsocket", "cluster-")
@@ -46,7 +49,9 @@ VARIABLES = ("redis_image", "redis_version", "redis_storage_size", "redis_storag
              "redis_maxmemory_percent", "redis_agent_user", "redis_agent_acl", "redis_secret_name",
              "redis_service_account", "redis_run_as_user", "redis_run_as_group", "redis_node_selector",
              "redis_tolerations", "redis_extra_config", "redis_ephemeral_storage_request",
-             "redis_ephemeral_storage_limit",
+             "redis_ephemeral_storage_limit", "redis_mode", "redis_replicas", "redis_min_replicas_to_write",
+             "redis_min_replicas_max_lag", "redis_sentinels", "redis_sentinel_quorum", "redis_sentinel_down_after_ms",
+             "redis_sentinel_failover_timeout_ms", "redis_master_name", "redis_sentinel_resources",
              # the agent's side of the ACL user (other steps; MISSING when the role runs alone)
              "agent_redis_user", "config_redis_username")
 
@@ -146,4 +151,39 @@ def check(v: dict) -> list[str]:
     p.extend(config_problems(v["redis_extra_config"]))
     problem = ephemeral_storage_problem(v["redis_ephemeral_storage_request"], v["redis_ephemeral_storage_limit"])
     p.add(problem is None, f"redis_ephemeral_storage_request/redis_ephemeral_storage_limit: {problem}")
+    p.extend(sentinel_problems(v))
+    return p
+
+
+def sentinel_problems(v: dict) -> list[str]:
+    """The sentinel mode's settings (checked in both modes: a switch should not meet a bad value)."""
+    p = Problems()
+    p.add(v["redis_mode"] in ("standalone", "sentinel"),
+          f"redis_mode must be standalone or sentinel, got {to_json(v['redis_mode'])}")
+    p.add(bounded_int(v["redis_replicas"], 1, 8),
+          f"redis_replicas must be between 1 and 8, got {text(v['redis_replicas'])}")
+    replicas = v["redis_replicas"] if bounded_int(v["redis_replicas"], 1, 8) else 8
+    p.add(bounded_int(v["redis_min_replicas_to_write"], 0, int(replicas)),
+          f"redis_min_replicas_to_write must be between 0 and redis_replicas ({text(replicas)}): a primary waiting "
+          f"for more replicas than there are refuses every write; got {text(v['redis_min_replicas_to_write'])}")
+    p.add(bounded_int(v["redis_min_replicas_max_lag"], 1, 60),
+          f"redis_min_replicas_max_lag must be between 1 and 60 seconds, got {text(v['redis_min_replicas_max_lag'])}")
+    sentinels_ok = bounded_int(v["redis_sentinels"], 3, 9)
+    p.add(sentinels_ok, f"redis_sentinels must be between 3 and 9, got {text(v['redis_sentinels'])}")
+    if sentinels_ok:
+        majority = int(v["redis_sentinels"]) // 2 + 1
+        p.add(bounded_int(v["redis_sentinel_quorum"], majority, int(v["redis_sentinels"])),
+              f"redis_sentinel_quorum must be between a majority of redis_sentinels ({majority}) and redis_sentinels "
+              f"({int(v['redis_sentinels'])}), got {text(v['redis_sentinel_quorum'])}")
+    p.add(bounded_int(v["redis_sentinel_down_after_ms"], 1000, 600000),
+          "redis_sentinel_down_after_ms must be between 1000 and 600000 milliseconds, got "
+          f"{text(v['redis_sentinel_down_after_ms'])}")
+    p.add(bounded_int(v["redis_sentinel_failover_timeout_ms"], 10000, 3600000),
+          "redis_sentinel_failover_timeout_ms must be between 10000 and 3600000 milliseconds, got "
+          f"{text(v['redis_sentinel_failover_timeout_ms'])}")
+    p.add(matches(MASTER_NAME, v["redis_master_name"]),
+          f"redis_master_name '{text(v['redis_master_name'])}' must be 1 to 64 letters, digits, '.', '_' or '-' "
+          "(starting with a letter or digit)")
+    problem = resources_problem(v["redis_sentinel_resources"])
+    p.add(problem is None, f"redis_sentinel_resources: {problem}; got {to_json(v['redis_sentinel_resources'])}")
     return p
