@@ -129,6 +129,35 @@ def serve(mode: str, port: int, endpoint: str | None = None) -> None:
         raise SystemExit(f"unknown mode {mode}")
 
 
+def dispatch_cpu(endpoint: str | None = None, requests: int = 2000) -> None:
+    """Print the CPU microseconds per /health and per /metrics request through the server's own
+    dispatch, no sockets: the cost of the request path alone, steadier than wrk on a busy machine."""
+    from agentic_runtime import AgentServer
+    from agentic_runtime.server import Request
+    from prometheus_client import disable_created_metrics
+
+    disable_created_metrics()
+    metrics, health = populated(endpoint)
+
+    async def main() -> None:
+        server = AgentServer(metrics, health, host="127.0.0.1", api_port=0, metrics_port=0)
+        await server.start()
+        figures = {}
+        for name, http, path, n in (("health", server._api, "/health", requests * 5),
+                                    ("metrics", server._metrics, "/metrics", requests // 30)):
+            request = Request("GET", path, "", "HTTP/1.1", {"host": "bench"})
+            for _ in range(n // 10):
+                await http._dispatch(request)  # warm-up
+            started = time.process_time()  # every thread of the process: exporters included
+            for _ in range(n):
+                await http._dispatch(request)
+            figures[name] = (time.process_time() - started) / n * 1e6
+        await server.close()
+        print(json.dumps(figures), flush=True)
+
+    asyncio.run(main())
+
+
 # --- the harness ---------------------------------------------------------------------------
 
 def free_port() -> int:
@@ -221,6 +250,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
         serve(sys.argv[2], int(sys.argv[3]), *sys.argv[4:5])
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "dispatch":
+        dispatch_cpu(*sys.argv[2:3])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds of load per measurement")
     parser.add_argument("--threads", type=int, default=2)
@@ -256,9 +288,21 @@ def main() -> None:
                 errors += f" socket {r['socket_errors']}" if r["socket_errors"] else ""
                 print(f"{endpoint_path:<10} {label:<47} {r['rps']:>8.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
                       f"{r['cpu_ms']:>10.3f} {r['bytes']:>7.0f}  {errors.strip()}")
+        # The request path alone, in process: CPU per request, otel off and on, interleaved.
+        cpu: dict[str, list[dict]] = {"off": [], "on": []}
+        for _ in range(args.rounds):
+            for state in cpu:
+                out = subprocess.run([sys.executable, __file__, "dispatch", *([endpoint] if state == "on" else [])],
+                                     capture_output=True, text=True, check=True).stdout
+                cpu[state].append(json.loads(out.splitlines()[-1]))
     finally:
         collector.terminate()  # by PID
         collector.wait(10)
+    print()
+    for path in ("health", "metrics"):
+        off, on = (statistics.median(run[path] for run in cpu[state]) for state in ("off", "on"))
+        print(f"/{path:<9} in-process dispatch, CPU per request: otel off {off:.0f} us, on {on:.0f} us "
+              f"({on / off:.2f}x)")
     print()
     for endpoint_path, ours, base in (("/metrics", "runtime-metrics", "baseline-metrics"),
                                       ("/health", "runtime-health", "baseline-health")):
