@@ -68,8 +68,9 @@ def test_role_converges_idempotently_with_clean_check_mode(kubectl, namespace, t
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(dashboard["data"]["mcp-agent.json"])["uid"] == "agentic-mcp-agent"
-    alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r}
     assert "AgentWorkflowFailureRatioHigh" in alerts and "RedisDown" in alerts
+    assert "AgentAvailabilitySLOFastBurn" in alerts and "AgentLatencySLOSlowBurn" in alerts
     assert all(f'namespace="{namespace}"' in r["expr"] for g in rule["spec"]["groups"] for r in g["rules"])
     # the plain rules file for setups without the operator is the same rules, and valid
     assert yaml.safe_load(rules_file.read_text()) == rule["spec"]
