@@ -90,7 +90,8 @@ class TrafficDriver(threading.Thread):
     def weights(self) -> dict[str, int]:
         vs = self.client.get("networking.istio.io/v1", "VirtualService", "mcp-agent", self.namespace)
         routes = objects.weights(vs, f"mcp-agent.{self.namespace}.svc.cluster.local") if vs else []
-        return {"stable": 100, **routes[0]} if routes else {"stable": 100}
+        # a destination without a subset is the whole Service: only the stable pods before a release
+        return {subset or "stable": weight for subset, weight in routes[0].items()} if routes else {"stable": 100}
 
     def run(self) -> None:
         credit = {"stable": 0.0, "canary": 0.0}

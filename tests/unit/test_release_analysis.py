@@ -74,9 +74,10 @@ def test_only_the_chosen_checks():
 
 
 def test_queries_are_per_version_of_the_info_metric():
-    q = queries("ns-a", "mcp-agent", 30)
+    q = queries("ns-a", "mcp-agent", 30, 'version!="v2"')
     assert set(q) == {"requests", "errors_5xx", "workflows", "workflows_failed", "request_p95", "mcp_tool_p95",
                       "mcp_tool_calls"}
     for expr in q.values():
-        assert 'agent_info{namespace="ns-a",service="mcp-agent"}' in expr and "group_left(version)" in expr
+        assert 'agent_info{namespace="ns-a",service="mcp-agent",version!="v2"}' in expr
+        assert "on(job, instance) group_left()" in expr
     assert "[30s]" in q["requests"] and 'route!~"/health|/ready|/startup|/metrics"' in q["requests"]

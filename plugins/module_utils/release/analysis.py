@@ -112,28 +112,29 @@ def judge(canary: Sample, stable: Sample, limits: Limits) -> Verdict:
     return Verdict(PASS, reason="all checks pass: " + ", ".join(limits.checks), figures=figures)
 
 
-def queries(namespace: str, service: str, window_s: int) -> dict[str, str]:
-    """PromQL per figure, each summed ``by (version)`` of the runtime's info metric."""
+def queries(namespace: str, service: str, window_s: int, version: str) -> dict[str, str]:
+    """PromQL per figure of the series whose runtime info metric matches ``version`` (a matcher:
+    ``version="v2"`` for the canary, ``version!="v2"`` for the stable side: whatever the stable
+    pods report, even a runtime default when the agent step sets no AGENT_VERSION)."""
     sel = f'namespace="{namespace}"'
-    info = f'agent_info{{{sel},service="{service}"}}'
+    info = f'agent_info{{{sel},service="{service}",{version}}}'
     api = f'{sel},route!~"{_NOT_TRAFFIC}"'
 
-    def per_version(expr: str, by: str = "version") -> str:
-        return f"sum by ({by}) ({expr} * on(job, instance) group_left(version) {info})"
+    def joined(expr: str, by: str = "") -> str:
+        return f"sum{f' by ({by})' if by else ''} ({expr} * on(job, instance) group_left() {info})"
 
-    def p95(metric: str, extra: str = "") -> str:
-        return (f"histogram_quantile(0.95, "
-                f"{per_version(f'rate({metric}_bucket{{{extra}}}[{window_s}s])', 'version, le')})")
+    def p95(metric: str, extra: str) -> str:
+        return f"histogram_quantile(0.95, {joined(f'rate({metric}_bucket{{{extra}}}[{window_s}s])', 'le')})"
 
     return {
-        "requests": per_version(f"increase(agent_http_requests_total{{{api}}}[{window_s}s])"),
-        "errors_5xx": per_version(f'increase(agent_http_requests_total{{{api},status_code=~"5.."}}[{window_s}s])'),
-        "workflows": per_version(f"increase(agent_workflow_executions_total{{{sel}}}[{window_s}s])"),
-        "workflows_failed": per_version(
+        "requests": joined(f"increase(agent_http_requests_total{{{api}}}[{window_s}s])"),
+        "errors_5xx": joined(f'increase(agent_http_requests_total{{{api},status_code=~"5.."}}[{window_s}s])'),
+        "workflows": joined(f"increase(agent_workflow_executions_total{{{sel}}}[{window_s}s])"),
+        "workflows_failed": joined(
             f'increase(agent_workflow_executions_total{{{sel},status=~"failed|timeout"}}[{window_s}s])'),
         "request_p95": p95("agent_http_request_duration_seconds", api),
         "mcp_tool_p95": p95("agent_mcp_tool_duration_seconds", sel),
-        "mcp_tool_calls": per_version(f"increase(agent_mcp_tool_calls_total{{{sel}}}[{window_s}s])"),
+        "mcp_tool_calls": joined(f"increase(agent_mcp_tool_calls_total{{{sel}}}[{window_s}s])"),
     }
 
 
@@ -148,7 +149,7 @@ class PrometheusSource:
         self.url, self.namespace, self.service, self.timeout = url.rstrip("/"), namespace, service, timeout
         self.requests = 0
 
-    def _query(self, expr: str) -> dict[str, float]:
+    def _query(self, expr: str) -> float | None:
         self.requests += 1
         url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
         try:
@@ -158,18 +159,17 @@ class PrometheusSource:
             raise AnalysisError(f"Prometheus at {self.url} did not answer: {exc}") from None
         if body.get("status") != "success":
             raise AnalysisError(f"Prometheus refused a query: {body.get('error', body)}")
-        out = {}
-        for series in body["data"]["result"]:
-            value = float(series["value"][1])
-            if value == value:  # NaN (no data in a histogram's buckets) is missing, not a figure
-                out[series["metric"].get("version", "")] = value
-        return out
+        values = [float(series["value"][1]) for series in body["data"]["result"]]
+        # NaN (a histogram without observations in the window) is missing, not a figure
+        return values[0] if values and values[0] == values[0] else None
+
+    def sample(self, version: str, window_s: int) -> Sample:
+        found = {name: self._query(expr)
+                 for name, expr in queries(self.namespace, self.service, window_s, version).items()}
+        return Sample(**{k: (v if v is not None or k.endswith("p95") else 0.0) for k, v in found.items()})
 
     def samples(self, versions: tuple[str, str], window_s: int) -> tuple[Sample, Sample]:
-        """(canary, stable) figures over the last ``window_s`` seconds."""
-        found = {name: self._query(expr) for name, expr in queries(self.namespace, self.service, window_s).items()}
-        out = []
-        for version in versions:
-            kw = {name: values.get(version) for name, values in found.items()}
-            out.append(Sample(**{k: (v if v is not None or k.endswith("p95") else 0.0) for k, v in kw.items()}))
-        return out[0], out[1]
+        """(canary, stable) figures over the last ``window_s`` seconds: the canary's version, and
+        every other version of the service in the namespace."""
+        canary = versions[0].replace("\\", "\\\\").replace('"', '\\"')
+        return self.sample(f'version="{canary}"', window_s), self.sample(f'version!="{canary}"', window_s)

@@ -1,0 +1,123 @@
+"""playbooks/release.yml over three regions, judged by a real Prometheus scraping real
+agentic_runtime processes of two versions per region.
+
+The regions are three namespaces of the local cluster (us-east, eu-west, ap-northeast; one
+cluster, not three, to spare the shared machine's memory): their Deployments, Services, PDBs
+and Istio objects are what the agent and mesh steps render, strictly applied against the real
+Istio CRDs. The kwok pods serve no traffic: a driver (release_support.TrafficDriver, standing in
+for Envoy) reads the weights of each region's live VirtualService and splits workflow requests
+between a stable (v1.0.0) and a canary (v2.0.0) reference agent process in those proportions.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient
+from release_support import STABLE, Prometheus, TrafficDriver, apply_region, assert_settled, live, render_region
+from site_support import make_inventory, run_site
+
+from tests.monitoring_support import AgentProcess, wait_for
+
+ROOT_PLAYBOOK = "playbooks/release.yml"
+REGIONS = ("us-east", "eu-west", "ap-northeast")
+NEW = {"version": "v2.0.0", "image": "agent-registry/mcp-agent:v2.0.0"}
+INTERVAL_S = 6  # scrapes every second: a window of six
+SETTINGS = {"release_version": NEW["version"], "release_image": NEW["image"], "release_steps": [50, 100],
+            "release_interval": INTERVAL_S, "release_scrape_interval": 1, "release_min_requests": 20,
+            "release_max_inconclusive": 4, "release_checks": ["http_success", "workflow_success", "request_p95"],
+            "release_wait_timeout": 120}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    return render_region(tmp_path_factory.mktemp("release-rendered"))
+
+
+@pytest.fixture
+def client(local_cluster):
+    c = KubeClient.from_config(kubeconfig=local_cluster["kubeconfig"])
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def regions(client, rendered, kubectl, tmp_path):
+    """Per region: a namespace with the stable agent and mesh objects, two agent processes (stable
+    and canary version) and a traffic driver; one Prometheus scraping all six processes."""
+    suffix = uuid.uuid4().hex[:5]
+    out = {}
+    try:
+        for region in REGIONS:
+            ns = f"t-rel-{region}-{suffix}"
+            kubectl.run("create", "namespace", ns)
+            apply_region(client, rendered, ns)
+            procs = {v: AgentProcess("--service-version", v, "--workflow-type", "research")
+                     for v in (STABLE["version"], NEW["version"])}
+            out[region] = {"namespace": ns, "procs": procs, "driver": TrafficDriver(
+                client, ns, procs[STABLE["version"]].api_port, procs[NEW["version"]].api_port)}
+        prometheus = Prometheus(tmp_path, {r["namespace"]: [p.metrics_port for p in r["procs"].values()]
+                                           for r in out.values()})
+        wait_for(lambda: prometheus.targets_up() == 6, 90, what="six agent targets up")
+        for r in out.values():
+            r["driver"].start()
+        yield out, prometheus
+    finally:
+        for r in out.values():
+            r["driver"].stop()
+            for p in r["procs"].values():
+                p.stop()
+            kubectl.run("delete", "namespace", r["namespace"], "--wait=false", check=False)
+        if "prometheus" in locals():
+            prometheus.stop()
+
+
+def inventory(tmp_path, regions, prometheus) -> str:
+    cases = {region: {**SETTINGS, "agentic_region": region, "agentic_regions": list(REGIONS),
+                      "agentic_namespace": r["namespace"], "release_prometheus_url": prometheus.url,
+                      "release_audit_log": str(tmp_path / "audit.jsonl")}
+             for region, r in regions.items()}
+    return str(make_inventory(tmp_path / "inventory", cases))
+
+
+def test_bad_canary_in_the_second_region_is_rolled_back_and_stops_the_third(client, regions, tmp_path):
+    regions, prometheus = regions
+    regions["eu-west"]["driver"].canary_failure_share = 0.3  # 30 % of the canary's workflows fail
+    run = run_site(None, inventory=inventory(tmp_path, regions, prometheus), playbook=ROOT_PLAYBOOK, as_json=False)
+    out = run.stdout
+    assert run.rc != 0, out[-3000:]
+
+    us, eu, ap = (live(client, regions[r]["namespace"]) for r in REGIONS)
+    assert_settled(us, NEW["version"])        # the good canary was promoted
+    assert us["state"]["phase"] == "promoted"
+    assert_settled(eu, STABLE["version"])     # the bad one rolled back: no weight left on a canary
+    assert eu["state"]["phase"] == "rolled-back"
+    assert ap["state"] is None                # the barrier: never started, the mesh step's routes untouched
+    assert ap["canary"] is None and ap["subsets"] == {} and ap["stable"]["version"] == STABLE["version"]
+    assert ap["weights"] == [{"": 100}, {"": 100}]
+    assert regions["ap-northeast"]["driver"].sent["canary"] == 0
+
+    # rolled back within two analysis intervals once the canary had its minimum of requests: the
+    # first verdicts are at most one inconclusive (too few requests yet), then the failure
+    verdicts = eu["state"]["verdicts"]
+    assert verdicts[-1]["result"] == "fail" and verdicts[-1]["metric"] == "workflow_success"
+    assert len(verdicts) <= 2 and all(v["metric"] == "requests" for v in verdicts[:-1]), verdicts
+    # the message names version, step, metric, observed and limit; the report lists every region
+    assert "release v2.0.0 rolled back in eu-west at step 1/2 (50% canary)" in out
+    assert "workflow_success observed 0." in out and "limit 0.99" in out
+    for line in ("us-east: v2.0.0 (promoted)", "eu-west: v1.0.0 (failed)", "ap-northeast: v1.0.0 (not started)"):
+        assert line in out, out[-3000:]
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(r["region"], r["action"]) for r in records] == [("us-east", "promote"), ("eu-west", "rollback")]
+
+    # a second run with the same version: us-east changes nothing, eu-west is tried again
+    # (now healthy), ap-northeast released
+    regions["eu-west"]["driver"].canary_failure_share = 0.0
+    again = run_site(None, inventory=tmp_path / "inventory", playbook=ROOT_PLAYBOOK, as_json=False)
+    out = again.stdout
+    assert again.rc == 0, out[-3000:]
+    for region in REGIONS:
+        assert_settled(live(client, regions[region]["namespace"]), NEW["version"])
+    assert "us-east: v2.0.0 (unchanged)" in out
