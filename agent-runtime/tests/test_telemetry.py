@@ -104,6 +104,7 @@ def test_incoming_traceparent_becomes_the_parent_and_outgoing_headers_carry_it(t
     ({"jaeger.enabled": "yes"}, "jaeger.enabled must be 'true' or 'false'"),
     ({"jaeger.enabled": "true", "jaeger.endpoint": "jaeger:4318"}, "jaeger.endpoint must be the http:// or https://"),
     ({"jaeger.enabled": "true"}, "jaeger.endpoint must be"),
+    ({"jaeger.enabled": "true", "jaeger.endpoint": "http://jaeger:14268/api/traces"}, "path empty or /v1/traces"),
 ])
 def test_bad_configuration_names_the_key(environ, message):
     with pytest.raises(ValueError, match=message):

@@ -32,9 +32,9 @@ logger = logging.getLogger(__name__)
 ENABLED_KEY = "jaeger.enabled"
 ENDPOINT_KEY = "jaeger.endpoint"
 METRICS_EXPORTER_KEY = "OTEL_METRICS_EXPORTER"
-OTLP_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/\S*)?$")
+# As the config step checks jaeger.endpoint: a receiver's base URL, path empty or /v1/traces.
+OTLP_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/|/v1/traces)?$")
 METRICS_INTERVAL_MS = 10000
-KINDS = ("internal", "server", "client")
 
 
 class _NoSpan:
@@ -44,12 +44,6 @@ class _NoSpan:
 
     def set_attribute(self, key: str, value: Any) -> None:
         pass
-
-    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
-        pass
-
-    def get_span_context(self) -> None:
-        return None
 
 
 NO_SPAN = _NoSpan()
@@ -107,9 +101,9 @@ class Telemetry:
             return cls(None, **kwargs)
         endpoint = env.get(ENDPOINT_KEY, "").strip()
         if not OTLP_URL.match(endpoint):
-            raise ValueError(f"{ENDPOINT_KEY} must be the http:// or https:// URL of an OTLP/HTTP receiver "
-                             f"(e.g. http://jaeger-collector.monitoring:4318) when {ENABLED_KEY} is true, "
-                             f"got {endpoint!r}")
+            raise ValueError(f"{ENDPOINT_KEY} must be the http:// or https:// base URL of an OTLP/HTTP receiver, "
+                             f"path empty or /v1/traces (e.g. http://jaeger-collector.monitoring:4318) when "
+                             f"{ENABLED_KEY} is true, got {endpoint!r}")
         metrics = env.get(METRICS_EXPORTER_KEY, "none").strip().lower() == "otlp"
         return cls(endpoint, metrics=metrics, **kwargs)
 
