@@ -19,7 +19,7 @@ except ImportError:  # reported when a key or certificate is asked for
     x509 = None
 
 PASSWORD_CHARS = string.ascii_letters + string.digits
-PASSWORD_GROUPS = ("redis-password", "redis-admin-password")
+PASSWORD_GROUPS = ("redis-password", "redis-admin-password", "redis-replication-password", "redis-sentinel-password")
 
 
 def generate(groups: list, *, password_length: int = 32, jwt_key_size: int = 3072, tls_dns_names: list | None = None,

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.cluster
 PLAYBOOK = ROOT / "tests" / "integration" / "playbooks" / "namespace_config_secrets.yml"
 SECRET = "agentic-ai-secrets"
 CONFIG = "agentic-ai-config"
-GENERATED = ["redis-password", "redis-admin-password", "jwt-private-key", "jwt-public-key",
-             "tls.crt", "tls.key", "ca.crt"]
+GENERATED = ["redis-password", "redis-admin-password", "redis-replication-password", "redis-sentinel-password",
+             "jwt-private-key", "jwt-public-key", "tls.crt", "tls.key", "ca.crt"]
 PROVIDED = ["openai-api-key", "anthropic-api-key", "azure-openai-key", "postgres-username", "postgres-password",
             "aws-access-key-id", "aws-secret-access-key", "gcp-service-account"]
 RUNS: list[Run] = []

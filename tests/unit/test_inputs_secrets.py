@@ -67,6 +67,8 @@ VALID = {
     "secrets_gcp_service_account": GCP,
     "secrets_redis_password": "",
     "secrets_redis_admin_password": "",
+    "secrets_redis_replication_password": "",
+    "secrets_redis_sentinel_password": "",
     "secrets_jwt_private_key": "",
     "secrets_jwt_public_key": "",
     "secrets_tls_crt": "",

@@ -36,7 +36,8 @@ PROVIDED = {
 }
 # Values the role makes when not given, checked per group (_secrets_groups): passwords alone, the
 # JWT pair and the TLS chain each given complete or not at all.
-PASSWORDS = ("secrets_redis_password", "secrets_redis_admin_password")
+PASSWORDS = ("secrets_redis_password", "secrets_redis_admin_password", "secrets_redis_replication_password",
+             "secrets_redis_sentinel_password")
 PEM_GROUPS = (("secrets_jwt_private_key", "secrets_jwt_public_key"),
               ("secrets_tls_crt", "secrets_tls_key", "secrets_ca_crt"))
 # The variables whose values are secret: never in a message.
