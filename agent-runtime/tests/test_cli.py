@@ -12,6 +12,8 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+
 
 def start(*args: str) -> tuple[subprocess.Popen, int, int]:
     proc = subprocess.Popen([sys.executable, "-m", "agentic_runtime", "--host", "127.0.0.1", "--api-port", "0",
@@ -76,3 +78,36 @@ def test_bad_arguments_are_refused():
     res = subprocess.run([sys.executable, "-m", "agentic_runtime", "--api-port", "70000"],
                          capture_output=True, text=True, check=False)
     assert res.returncode == 2 and "--api-port must be 0..65535" in res.stderr
+
+
+def post(port: int, path: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 (http on loopback)
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.mark.parametrize(("args", "expected"), [(["--genai-model", "gpt-4o"], {"gpt-4o", "other"}),
+                                                ([], {"other"})])  # no list: no model name from a request body
+def test_reference_workflow_records_llm_calls_with_models_from_the_allow_list_only(args, expected):
+    proc, api, metrics_port = start(*args, "--shutdown-grace", "0")
+    try:
+        calls = [{"operation": "chat", "provider": "openai", "model": model, "input_tokens": 10, "output_tokens": 2}
+                 for model in ("gpt-4o", "a model name nobody listed")]
+        assert post(api, "/api/v1/workflows", {"llm_calls": calls}) == (
+            200, {"workflow_type": "default", "status": "completed"})
+        # an MCP server the agent does not know, and malformed calls, are refused before anything runs
+        assert post(api, "/api/v1/workflows", {"tool_calls": [{"server": "web", "tool": "search"}]})[0] == 400
+        assert post(api, "/api/v1/workflows", {"llm_calls": [{"operation": "chat"}]})[0] == 400
+        assert post(api, "/api/v1/workflows", {"llm_calls": calls * 9})[0] == 400  # more than 16
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+        models = set(re.findall(r'^agent_gen_ai_tokens_total\{[^}]*gen_ai_request_model="([^"]*)"', text, re.M))
+        assert models == expected
+        assert 'agent_workflow_executions_total{status="completed",workflow_type="default"} 1.0' in text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)

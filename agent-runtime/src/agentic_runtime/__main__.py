@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workflow-type", action="append", default=None,
                    help="a known workflow type (repeatable); others are counted as 'other'")
     p.add_argument("--genai-model", action="append", default=None, metavar="MODEL",
-                   help="a model the agent calls (repeatable); others are counted as 'other'")
+                   help="a model the agent calls (repeatable); others (all, if none is given) count as 'other'")
     p.add_argument("--mcp-server", action="append", default=[], metavar="NAME=URL",
                    help="an MCP server (streamable HTTP endpoint) the reference workflow may call (repeatable)")
     p.add_argument("--ready-tcp", action="append", default=[], metavar="HOST:PORT",
@@ -90,7 +90,7 @@ async def serve(args: argparse.Namespace) -> None:
     mcp_servers = dict(server.partition("=")[::2] for server in args.mcp_server)
     metrics = AgentMetrics(args.service, args.service_version, args.environment, workflow_types=workflow_types,
                            routes=["/health", "/ready", "/startup", "/api/v1/workflows", "/metrics"],
-                           mcp_servers=list(mcp_servers), genai_models=args.genai_model, telemetry=args.telemetry)
+                           mcp_servers=list(mcp_servers), genai_models=args.genai_model or [], telemetry=args.telemetry)
     health = HealthChecker(default_timeout=args.check_timeout, metrics=metrics)
     started = asyncio.Event()
 
