@@ -14,17 +14,17 @@ cluster-up: setup
 	$(VENV)/python -m localcluster up $(REGION)
 
 cluster-down:
-	$(VENV)/python -m localcluster down local us-east eu-west ap-northeast molecule bench selftest realnode
+	$(VENV)/python -m localcluster down local us-east eu-west ap-northeast molecule bench selftest
 
 cluster-status:
 	$(VENV)/python -m localcluster status $(REGION)
 
-# Command 1: set up this machine, start the local cluster with its real node (realnode), converge
-# the platform onto it, then ask the agent for /health and /ready and Redis for its ACL from inside.
+# Command 1: set up this machine, start the local cluster with its real node, converge the
+# platform onto that node, then ask the agent for /health and /ready and Redis for its ACL from inside.
 demo: setup
-	$(VENV)/python -m localcluster up realnode
+	$(VENV)/python -m localcluster up local
 	$(VENV)/ansible-playbook playbooks/site.yml -i inventories/local -e @localcluster/real-node-vars.yml
-	$(VENV)/python -m localcluster.demo realnode agentic-ai-prod
+	$(VENV)/python -m localcluster.demo local agentic-ai-prod
 
 STALE_COPY := $(HOME)/.ansible/collections/ansible_collections/agentic/platform
 lint:

@@ -1,4 +1,5 @@
-"""Real node figures: node start to Ready, agent pod start to Ready; cold build with --cold.
+"""Real node figures: node start to Ready, agent pod start to Ready, site.yml onto the real node
+against site.yml onto kwok (same run, same cluster); cold build with --cold.
 
     .venv/bin/python benchmarks/bench_real_node.py [--runs 3] [--cold]
 
@@ -23,10 +24,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+
+from site_support import recycle_volumes, run_site  # noqa: E402
 
 from localcluster import build, cluster, images, node, versions  # noqa: E402
 
-NAME = "realnode"
+NAME = "bench"  # stopped and purged here: never the shared `local`
 
 
 def cold_build() -> None:
@@ -70,6 +74,35 @@ def agent_pod_start(kubectl: list[str], ns: str) -> float:
     return elapsed
 
 
+def converges(kubectl: list[str]) -> dict[str, float]:
+    """site.yml of the local inventory into a new namespace: onto kwok, then onto the real node
+    (localcluster/real-node-vars.yml: the pods really start), on this cluster."""
+    target = ["-e", f"agentic_kubeconfig={cluster.kubeconfig_path(NAME)}",
+              "-e", f"agentic_context={cluster.context_name(NAME)}"]
+    placements = {"kwok": [], "real node": ["-e", f"@{ROOT / 'localcluster' / 'real-node-vars.yml'}"]}
+    seconds = {}
+    for placement, extra in placements.items():
+        ns = f"bench-{uuid.uuid4().hex[:6]}"
+        run = run_site(ns, *target, *extra, as_json=False)
+        if run.rc != 0:
+            raise SystemExit(f"site.yml onto {placement} failed:\n{run.output[-4000:]}")
+        seconds[placement] = run.seconds
+        subprocess.run([*kubectl, "delete", "namespace", ns, "--wait=false"], check=True, capture_output=True)
+        recycle_volumes(_Kubectl(), ns)
+    return seconds
+
+
+class _Kubectl:
+    """What recycle_volumes needs of the tests' Kubectl, on this cluster."""
+
+    def run(self, *args: str, check: bool = True, input_text: str | None = None):
+        return subprocess.run([str(build.binary("kubectl")), f"--kubeconfig={cluster.kubeconfig_path(NAME)}", *args],
+                              input=input_text, capture_output=True, text=True, check=check)
+
+    def json(self, *args: str) -> dict:
+        return json.loads(self.run(*args, "-o", "json").stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -91,12 +124,15 @@ def main() -> None:
     subprocess.run([*kubectl, "create", "namespace", ns], check=True, capture_output=True)
     pods = [agent_pod_start(kubectl, ns) for _ in range(args.runs)]
     subprocess.run([*kubectl, "delete", "namespace", ns, "--wait=false"], check=True, capture_output=True)
+    site = converges(kubectl)
 
     print(f"first start (new state: PKI, etcd, images imported, node registered, DNS Ready): {first:.1f} s")
     print(f"restart of a stopped cluster with its real node to all nodes and DNS Ready: median "
           f"{statistics.median(starts):.1f} s (runs: {', '.join(f'{s:.1f}' for s in starts)})")
     print(f"agent pod start to Ready on the real node: median {statistics.median(pods):.1f} s "
           f"(runs: {', '.join(f'{s:.1f}' for s in pods)})")
+    print(f"site.yml into a new namespace, same cluster: onto the real node {site['real node']:.1f} s, "
+          f"onto kwok {site['kwok']:.1f} s ({site['real node'] / site['kwok']:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -318,8 +318,13 @@ def _up_locked(name: str, d: Path, quiet: bool) -> dict:
     server = f"https://127.0.0.1:{spec['ports']['apiserver']}"
     write_kubeconfig(kubeconfig_path(name), name, server, pki, "admin")
     started = time.monotonic()
-    running = {c: pid for c, pid in _read_pids(name).items() if _alive(pid)}
     commands = _commands(spec, d)
+    running = {c: pid for c, pid in _read_pids(name).items() if _alive(pid)}
+    for component in COMPONENTS:
+        # A component started with other flags (a cluster that gained a real node, a new
+        # version's binary) is restarted with the ones wanted now.
+        if component in running and _cmdline(running[component]) != commands[component]:
+            _stop_group(running.pop(component))
     for component in COMPONENTS:
         if component in running:
             continue
@@ -341,6 +346,26 @@ def _up_locked(name: str, d: Path, quiet: bool) -> dict:
               f"kubeconfig {kubeconfig_path(name)})")
     return {"name": name, "server": server, "kubeconfig": str(kubeconfig_path(name)),
             "context": context_name(name), "seconds": elapsed}
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+    except OSError:
+        return []
+
+
+def _stop_group(pid: int, grace: float = 15) -> None:
+    """TERM the process group, then KILL it after `grace` seconds."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _port_open(port: int) -> bool:
@@ -460,12 +485,7 @@ def down(name: str, *, purge: bool = False) -> list[str]:
         pid = pids.get(component)
         if not pid or not _alive(pid):
             continue
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(pid):
-            os.killpg(pid, signal.SIGKILL)
+        _stop_group(pid)
         stopped.append(component)
     _pids_file(name).unlink(missing_ok=True)
     if purge:

@@ -1,6 +1,6 @@
 """Check a converged region on the real node from inside the cluster, as `make demo` ends.
 
-    python -m localcluster.demo [CLUSTER] [NAMESPACE]        # default: realnode agentic-ai-prod
+    python -m localcluster.demo [CLUSTER] [NAMESPACE]        # default: local agentic-ai-prod
 
 - a probe pod in a namespace of its own asks the agent's Service for /health and /ready;
 - inside an agent pod, a client connects to Redis by its Service name and authenticates as the
@@ -92,7 +92,7 @@ def check(name: str, namespace: str) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    name = argv[0] if argv else "realnode"
+    name = argv[0] if argv else "local"
     namespace = argv[1] if len(argv) > 1 else "agentic-ai-prod"
     result = check(name, namespace)
     ok = True

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
+import re
 import subprocess
 import sys
 import time
@@ -34,7 +34,8 @@ CLUSTER_CIDR = "10.244.0.0/16"
 DNS_SERVICE_IP = "10.96.0.10"
 CNI_BIN = "/usr/lib/cni"          # Debian's containernetworking-plugins
 RUNC = "/usr/sbin/runc"           # Debian's runc
-# Pods land here only if they ask: the local inventory tolerates this taint.
+# Pods land here only if they ask (localcluster/real-node-vars.yml tolerates it): the
+# inventories' converges keep running on kwok.
 TAINT = {"key": "agentic.platform/real-node", "value": "true", "effect": "NoSchedule"}
 COMPONENTS = ["nodeproxy", "containerd", "kubelet", "kube-proxy", "kube-router"]
 
@@ -55,13 +56,17 @@ def volumes_dir(cluster_dir: Path) -> Path:
     return node_dir(cluster_dir) / "volumes"
 
 
-def ensure_volumes(spec: dict, cluster_dir: Path) -> None:
-    """The directories behind the cluster's hostPath PersistentVolumes. fsGroup does not apply
-    to hostPath volumes, so they are writable by any user: pods run as non-root users."""
-    for i in range(spec["persistent_volumes"]):
-        path = volumes_dir(cluster_dir) / str(i)
-        path.mkdir(parents=True, exist_ok=True)
-        path.chmod(0o1777)
+def ensure_volumes(name: str) -> None:
+    """The directories behind the cluster's hostPath PersistentVolumes (localcluster's
+    `local-pv-*`, as the API has them: a cluster that gained its real node later keeps its older
+    paths). fsGroup does not apply to hostPath volumes, so they are writable by any user: pods
+    run as non-root users."""
+    from localcluster.cluster import kubectl
+    for pv in json.loads(kubectl(name, "get", "persistentvolumes", "-o", "json"))["items"]:
+        if pv["metadata"]["name"].startswith("local-pv-") and "hostPath" in pv["spec"]:
+            path = Path(pv["spec"]["hostPath"]["path"])
+            path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o1777)
 
 
 def egress_socket(cluster_dir: Path) -> Path:
@@ -69,6 +74,19 @@ def egress_socket(cluster_dir: Path) -> Path:
 
 
 # --- PKI ---------------------------------------------------------------------------------
+
+# kube-router runs only its NetworkPolicy firewall here; its identity is bound to this role
+# alone (the read-only part of kube-router's own ClusterRole, daemonset/generic-kuberouter.yaml:
+# its informers watch all of these at start; leases and services/status serve the router and
+# the service proxy, which stay off).
+KUBE_ROUTER_USER = "agentic:kube-router-firewall"
+KUBE_ROUTER_RULES = [
+    {"apiGroups": [""], "resources": ["namespaces", "pods", "services", "nodes", "endpoints"],
+     "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
+]
+
 
 def ensure_node_pki(pki: Path) -> None:
     """Client certificates of the node's components and the kubelet's serving certificate,
@@ -81,9 +99,10 @@ def ensure_node_pki(pki: Path) -> None:
         "kubelet-serving": (NODE_NAME, None, "server", (NODE_IP, NODE_NAME)),
         "apiserver-kubelet-client": ("kube-apiserver-kubelet-client", "system:masters", "client", ()),
         "kube-proxy": ("system:kube-proxy", None, "client", ()),
-        # kube-router's firewall reads pods, namespaces, policies and nodes cluster-wide.
-        "kube-router": ("agentic-kube-router", "system:masters", "client", ()),
+        "kube-router-firewall": (KUBE_ROUTER_USER, None, "client", ()),
     }
+    for stale in ("kube-router.crt", "kube-router.key"):  # the former system:masters identity
+        (pki / stale).unlink(missing_ok=True)
     for ident, (cn, org, usage, sans) in identities.items():
         if (pki / f"{ident}.crt").exists():
             continue
@@ -168,6 +187,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
         BinaryName = "{RUNC}"
+        Root = "{d / 'containerd' / 'runc'}"
         SystemdCgroup = false
   [plugins."io.containerd.cri.v1.runtime".cni]
     bin_dirs = ["{CNI_BIN}"]
@@ -178,7 +198,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
   stream_server_port = "0"
 """)
     _write(d / "cni" / "net.d" / "10-agentic.conflist", json.dumps({
-        "cniVersion": "1.0.0", "name": "agentic",
+        "cniVersion": "1.0.0", "name": cni_network(name),
         "plugins": [{"type": "ptp", "ipMasq": False, "mtu": 1500,
                      "ipam": {"type": "host-local", "ranges": [[{"subnet": POD_CIDR}]],
                               "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(d / "cni" / "ipam")}},
@@ -220,8 +240,10 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
     }))
     api_port = spec["ports"]["apiserver"]
     return {
-        "nodeproxy": [sys.executable, "-m", "localcluster.nodeproxy", netns(name), str(api_port), NODE_IP,
-                      str(egress_socket(cluster_dir))],
+        # The standard library only; one interpreter path whichever venv alias (python, python3)
+        # ran `up`, so that `up` sees the same command line and keeps the proxy running.
+        "nodeproxy": [str(Path(sys.executable).resolve()), "-m", "localcluster.nodeproxy", netns(name), str(api_port),
+                      NODE_IP, str(egress_socket(cluster_dir))],
         "containerd": [str(build.binary("containerd")), f"--config={d / 'containerd' / 'config.toml'}"],
         "kubelet": [
             str(build.binary("kubelet")), f"--config={d / 'kubelet' / 'config.yaml'}",
@@ -232,7 +254,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
         "kube-proxy": [str(build.binary("kube-proxy")), f"--config={d / 'kube-proxy.yaml'}", "--v=1"],
         "kube-router": [
             str(build.binary("kube-router")),
-            f"--kubeconfig={_kubeconfig(d / 'kube-router.kubeconfig', server, pki, 'kube-router')}",
+            f"--kubeconfig={_kubeconfig(d / 'kube-router-firewall.kubeconfig', server, pki, 'kube-router-firewall')}",
             f"--hostname-override={NODE_NAME}", "--run-firewall=true", "--run-router=false",
             "--run-service-proxy=false", "--enable-cni=false", "--health-port=0", "--metrics-port=0",
             f"--service-cluster-ip-range={service_cidr}", "--v=1",
@@ -319,16 +341,21 @@ def import_images(cluster_dir: Path, archives: dict[str, Path]) -> None:
 
 def up(name: str, spec: dict, cluster_dir: Path, wait) -> None:
     """Start (or reuse) the node's processes; `wait` is the cluster's wait helper."""
-    from localcluster.cluster import _alive, kubectl
+    from localcluster.cluster import _alive, _cmdline, _stop_group, kubectl
     ensure_netns(name)
     ensure_cgroup_root(name)
-    ensure_volumes(spec, cluster_dir)
+    ensure_volumes(name)
     archives = images.build_images()
     commands = _write_configs(name, spec, cluster_dir)
-    running = {c for c, pid in read_pids(cluster_dir).items() if _alive(pid)}
+    # Before the components: kube-router's RBAC, DNS, the `kubernetes` Service's endpoints.
+    kubectl(name, "apply", "--server-side", "--field-manager=localcluster", "--force-conflicts", "-f", "-",
+            input_text=yaml.safe_dump_all(cluster_manifests(name, spec)))
+    running = {c: pid for c, pid in read_pids(cluster_dir).items() if _alive(pid)}
     for component in COMPONENTS:
-        if component in running:
+        if component in running and _cmdline(running[component]) == commands[component]:
             continue
+        if component in running:  # started with other flags (an older localcluster): restart it
+            _stop_group(running[component])
         if component == "kube-router":
             # It looks its node up once, at start.
             wait("the real node registered", lambda: _registered(name), 120, name)
@@ -338,8 +365,6 @@ def up(name: str, spec: dict, cluster_dir: Path, wait) -> None:
         if component == "containerd":
             wait("containerd", lambda: _ctr(cluster_dir, "version", check=False).returncode == 0, 60, name)
             import_images(cluster_dir, archives)
-    kubectl(name, "apply", "--server-side", "--field-manager=localcluster", "--force-conflicts", "-f", "-",
-            input_text=yaml.safe_dump_all(cluster_manifests(name, spec)))
 
 
 def _registered(name: str) -> bool:
@@ -384,6 +409,12 @@ def cluster_manifests(name: str, spec: dict) -> list[dict]:
               "verbs": ["list", "watch"]},
              {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]}]
     return [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": {"name": KUBE_ROUTER_USER}, "rules": KUBE_ROUTER_RULES},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": KUBE_ROUTER_USER},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": KUBE_ROUTER_USER},
+         "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": KUBE_ROUTER_USER}]},
         {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
          "metadata": {"name": "kubernetes", "namespace": "default",
                       "labels": {"kubernetes.io/service-name": "kubernetes",
@@ -426,19 +457,6 @@ def cluster_manifests(name: str, spec: dict) -> list[dict]:
     ]
 
 
-def _stop(pid: int, grace: float = 15) -> None:
-    from localcluster.cluster import _alive
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _alive(pid):
-        os.killpg(pid, signal.SIGKILL)
-
-
 def _shim_pids(cluster_dir: Path) -> list[int]:
     """The containerd shims of this node (they outlive containerd by design)."""
     sock = str(node_dir(cluster_dir) / "containerd" / "containerd.sock")
@@ -456,7 +474,7 @@ def _shim_pids(cluster_dir: Path) -> list[int]:
 
 def down(name: str, cluster_dir: Path) -> list[str]:
     """Stop the node's processes and pods, then remove its mounts, cgroups and namespace."""
-    from localcluster.cluster import _alive
+    from localcluster.cluster import _alive, _stop_group
     pids = read_pids(cluster_dir)
     stopped = []
     for component in reversed(COMPONENTS):
@@ -469,13 +487,14 @@ def down(name: str, cluster_dir: Path) -> list[str]:
             for task in _ctr(cluster_dir, "tasks", "ls", "-q", check=False).stdout.split():
                 _ctr(cluster_dir, "tasks", "delete", "-f", task, check=False)
         if pid and _alive(pid):
-            _stop(pid)
+            _stop_group(pid)
             stopped.append(f"node {component}")
     for pid in _shim_pids(cluster_dir):
-        _stop(pid, grace=5)
+        _stop_group(pid, grace=5)
     _pids_file(cluster_dir).unlink(missing_ok=True)
     _unmount_under(node_dir(cluster_dir))
     _remove_log_links(node_dir(cluster_dir))
+    _remove_cni_results(name)
     _remove_cgroups(name)
     if Path(f"/run/netns/{netns(name)}").exists():
         _ip("netns", "del", netns(name), check=False)
@@ -495,6 +514,28 @@ def _remove_log_links(path: Path) -> None:
     for link in links.iterdir() if links.is_dir() else ():
         if link.is_symlink() and str(Path(os.readlink(link))).startswith(str(path) + "/"):
             link.unlink()
+
+
+def cni_network(name: str) -> str:
+    return f"agentic-{name}"
+
+
+def cni_results(name: str) -> list[Path]:
+    """libcni caches each pod's results in /var/lib/cni/results (a fixed path, named after the
+    network and the sandbox: ours and containerd's `cni-loopback`); a pod stopped by `down`
+    never gets its CNI DEL."""
+    results = Path("/var/lib/cni/results")
+    files = list(results.iterdir()) if results.is_dir() else []
+    ours = re.compile(rf"{re.escape(cni_network(name))}-([0-9a-f]{{64}})-")
+    sandboxes = {m.group(1) for p in files if (m := ours.match(p.name))}
+    loopback = re.compile(r"cni-loopback-([0-9a-f]{64})-")
+    return [p for p in files if ours.match(p.name)
+            or ((m := loopback.match(p.name)) and m.group(1) in sandboxes)]
+
+
+def _remove_cni_results(name: str) -> None:
+    for path in cni_results(name):
+        path.unlink(missing_ok=True)
 
 
 def _remove_cgroups(name: str) -> None:

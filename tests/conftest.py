@@ -58,12 +58,10 @@ def kubectl(local_cluster) -> Kubectl:
 
 
 @pytest.fixture(scope="session")
-def real_node() -> Kubectl:
-    """kubectl on the cluster `realnode`, which runs a real node (localcluster/node.py) beside
-    the kwok pools; pods land on it with node.NODE_NAME's nodeSelector and toleration."""
-    build.build_all(node=True)
-    cluster.up("realnode", quiet=True)
-    return Kubectl("realnode")
+def real_node(kubectl) -> Kubectl:
+    """kubectl on the local cluster, whose real node (localcluster/node.py) runs beside the kwok
+    pools; pods land on it with node.NODE_NAME's nodeSelector and toleration."""
+    return kubectl
 
 
 @pytest.fixture

@@ -28,10 +28,10 @@ def converged(real_node):
     recycle_volumes(real_node, ns)
 
 
-def test_the_agent_answers_from_real_pods_and_redis_serves_with_its_acl(converged):
+def test_the_agent_answers_from_real_pods_and_redis_serves_with_its_acl(converged, real_node):
     ns, run = converged
     assert run.rc == 0, run.output[-3000:]
-    result = demo.check("realnode", ns)
+    result = demo.check(real_node.name, ns)
     assert result["nodes"] == [node.NODE_NAME]
     for path in ("/health", "/ready"):
         status, body = result["http"][path]

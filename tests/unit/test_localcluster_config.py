@@ -78,5 +78,6 @@ def test_the_real_node_vars_place_the_stack_on_the_real_node_with_the_images_bui
     for role in ("agent", "redis"):
         assert values[f"{role}_node_selector"] == {"kubernetes.io/hostname": node.NODE_NAME}
         assert values[f"{role}_tolerations"] == [{**node.TAINT, "operator": "Equal"}]
-    assert values["agentic_context"] == cluster.context_name("realnode")
-    assert cluster.cluster_spec("realnode")["real_node"] is True
+    # The inventory's own cluster is the one with the real node.
+    assert "agentic_context" not in values and "agentic_kubeconfig" not in values
+    assert cluster.cluster_spec("local")["real_node"] is True
