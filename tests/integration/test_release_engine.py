@@ -115,6 +115,21 @@ def test_releasing_the_stable_version_changes_nothing_and_a_new_image_needs_a_ne
     assert live(client, region)["state"] is None
 
 
+def test_a_missing_config_snapshot_is_refused_before_any_write(client, region, kubectl):
+    with pytest.raises(engine.ReleaseError, match="release_config_snapshot agentic-ai-config-0123456789 does not"):
+        release(client, region, None, config_snapshot="agentic-ai-config-0123456789").run()
+    assert live(client, region)["state"] is None
+    kubectl.run("-n", region, "create", "configmap", "agentic-ai-config-0123456789", "--from-literal=a=b")
+    result = release(client, region, Script(client, region, GOOD), config_snapshot="agentic-ai-config-0123456789",
+                     model_version="m-2").run()
+    assert result["phase"] == "promoted"
+    stable = client.get("apps/v1", "Deployment", "mcp-agent", region)
+    c = stable["spec"]["template"]["spec"]["containers"][0]
+    assert c["envFrom"] == [{"configMapRef": {"name": "agentic-ai-config-0123456789"}}]
+    assert {"name": "AGENT_MODEL_VERSION", "value": "m-2"} in c["env"]
+    assert stable["spec"]["template"]["metadata"]["labels"]["agentic.platform/model-version"] == "m-2"
+
+
 def test_check_mode_shows_the_plan_and_writes_nothing(client, region):
     before = live(client, region)
     result = engine.Release(client, spec(region), None, check_mode=True).run()

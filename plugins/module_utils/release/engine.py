@@ -312,6 +312,10 @@ class Release:
                 raise ReleaseError(f"release_version {self.spec.version} is already stable with image "
                                    f"{current['image']}, not {self.spec.image}: a new image needs a new version")
             return self._result(state, False, stable_version=current["version"], plan=[])
+        snapshot = self.spec.config_snapshot
+        if snapshot and active is None and self._get("v1", "ConfigMap", snapshot) is None:
+            raise ReleaseError(f"release_config_snapshot {snapshot} does not exist in {self.spec.namespace}: "
+                               "name one of the config step's agentic-ai-config-<checksum> ConfigMaps")
         if self.check_mode:
             return self._result(active, True, plan=self.plan(active, current))
         if active is not None and active["version"] != self.spec.version:
