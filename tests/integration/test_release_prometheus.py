@@ -16,6 +16,8 @@ import uuid
 
 import pytest
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient
+from ansible_collections.agentic.platform.plugins.module_utils.release import engine
+from ansible_collections.agentic.platform.plugins.module_utils.release.analysis import Limits, PrometheusSource
 from release_support import STABLE, Prometheus, TrafficDriver, apply_region, assert_settled, live, render_region
 from site_support import make_inventory, run_site
 
@@ -121,3 +123,50 @@ def test_bad_canary_in_the_second_region_is_rolled_back_and_stops_the_third(clie
     for region in REGIONS:
         assert_settled(live(client, regions[region]["namespace"]), NEW["version"])
     assert "us-east: v2.0.0 (unchanged)" in out
+
+
+@pytest.fixture
+def one_region(client, rendered, kubectl, tmp_path):
+    """One region (namespace), its stable and canary agent processes, a Prometheus and a driver
+    (not started)."""
+    ns = f"t-rel-one-{uuid.uuid4().hex[:5]}"
+    kubectl.run("create", "namespace", ns)
+    procs = [AgentProcess("--service-version", v, "--workflow-type", "research")
+             for v in (STABLE["version"], NEW["version"])]
+    prometheus = Prometheus(tmp_path, {ns: [p.metrics_port for p in procs]})
+    driver = TrafficDriver(client, ns, procs[0].api_port, procs[1].api_port)
+    try:
+        apply_region(client, rendered, ns)
+        wait_for(lambda: prometheus.targets_up() == 2, 90, what="two agent targets up")
+        yield ns, prometheus, driver
+    finally:
+        driver.stop()
+        for p in procs:
+            p.stop()
+        prometheus.stop()
+        kubectl.run("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def engine_release(client, ns, prometheus, **limits):
+    limits = Limits(**{"checks": ("http_success", "workflow_success", "request_p95"), "min_requests": 20, **limits})
+    spec = engine.ReleaseSpec(namespace=ns, field_manager="agentic-platform", steps=(50, 100), interval_s=INTERVAL_S,
+                              max_inconclusive=3, limits=limits, wait_timeout=120, region="local", **NEW)
+    return engine.Release(client, spec, PrometheusSource(prometheus.url, ns, "mcp-agent"))
+
+
+def test_slower_canary_is_rolled_back_on_p95_latency(client, one_region):
+    ns, prometheus, driver = one_region
+    driver.canary_delay = 0.3  # every canary request takes 300 ms more; stable answers in milliseconds
+    driver.start()  # one request at a time: a slow canary also gets fewer requests, hence a lower minimum
+    with pytest.raises(engine.ReleaseFailed, match=r"request_p95 observed 0\.[0-9]+ limit 0\.25"):
+        engine_release(client, ns, prometheus, max_request_p95=0.25, min_requests=8).run()
+    assert_settled(live(client, ns), STABLE["version"])
+
+
+def test_canary_without_traffic_is_never_promoted(client, one_region):
+    ns, prometheus, _ = one_region  # the driver is not started: no request reaches either version
+    with pytest.raises(engine.ReleaseFailed, match="inconclusive 3 intervals in a row: requests observed 0"):
+        engine_release(client, ns, prometheus).run()
+    view = live(client, ns)
+    assert_settled(view, STABLE["version"])
+    assert [v["result"] for v in view["state"]["verdicts"]] == ["inconclusive"] * 3
