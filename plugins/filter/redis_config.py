@@ -6,6 +6,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.redis_topology im
     config_files,
     data_host,
     data_init_script,
+    node_addresses,
     sentinel_addresses,
     sentinel_init_script,
     sentinel_min_available,
@@ -16,15 +17,16 @@ name: redis_config
 short_description: The redis role's ConfigMap files and init scripts
 version_added: 0.2.0
 description:
-  - C(redis_config) returns the ConfigMap's files of a Redis mode (C(standalone) or C(sentinel)):
+  - C(redis_config) returns the ConfigMap's files of a Redis mode (C(standalone) or C(sentinel)) -
     C(redis.conf), the agent user's name and ACL rules and, in sentinel mode, the Sentinel's fixed
     configuration, the master name and the quorum.
   - C(redis_init_script) (input C(data) or C(sentinel), option C(mode)) returns the init container's
     shell script that writes a node's users (password hashes from the Secret's files) and, in
     sentinel mode, its replication settings or the Sentinel's configuration.
-  - C(redis_sentinel_addresses) (input the namespace, option the count) returns host:port of every
+  - C(redis_sentinel_addresses) (input the namespace, option the count) returns host and port of every
     Sentinel; C(redis_data_host) (the namespace and an ordinal) a data node's stable name;
-    C(redis_sentinel_min_available) (the number of Sentinels and the quorum) what a disruption must leave.
+    C(redis_sentinel_min_available) (the number of Sentinels and the quorum) what a disruption must leave;
+    C(redis_node_addresses) (the namespace, the replicas and the Sentinels) host and port of every node.
   - The tests run the same files and scripts with real redis-server and Sentinel processes.
 options:
   _input:
@@ -58,4 +60,4 @@ class FilterModule:
     def filters(self):
         return {"redis_config": redis_config, "redis_init_script": redis_init_script,
                 "redis_sentinel_addresses": sentinel_addresses, "redis_data_host": data_host,
-                "redis_sentinel_min_available": sentinel_min_available}
+                "redis_sentinel_min_available": sentinel_min_available, "redis_node_addresses": node_addresses}

@@ -254,3 +254,18 @@ def sentinel_min_available(sentinels: int, quorum: int) -> int:
     """Sentinels a disruption must leave: a failover needs the quorum to agree the primary is down
     and a majority of all Sentinels to elect the one that promotes a replica."""
     return max(int(quorum), int(sentinels) // 2 + 1)
+
+
+def node_addresses(namespace: str, replicas: int, sentinels: int, domain: str = "cluster.local") -> list[str]:
+    """host:port of every node of a sentinel-mode Redis, data nodes then Sentinels: where a secret
+    rotation changes the agents' password."""
+    return [f"{data_host(namespace, i, domain)}:{REDIS_PORT}" for i in range(int(replicas) + 1)] + \
+        sentinel_addresses(namespace, sentinels, domain)
+
+
+def parse_address(address: str) -> tuple[str, int] | None:
+    """(host, port) of "host:port", None when it is not one."""
+    host, sep, port = str(address).rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)

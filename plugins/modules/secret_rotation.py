@@ -104,6 +104,13 @@ options:
     description: Redis port.
     type: int
     default: 6379
+  redis_nodes:
+    description:
+      - Sentinel mode - C(host:port) of every data node and Sentinel; the password is added, checked and
+        removed on each (I(redis_host) is then not used). Empty - the one endpoint I(redis_host).
+    type: list
+    elements: str
+    default: []
   redis_user:
     description: The agents' ACL user whose password rotates.
     type: str
@@ -291,6 +298,7 @@ audit:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.agentic.platform.plugins.module_utils.kube_args import AUTH_ARG_SPEC
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import ApiError, KubeClient, KubeError
+from ansible_collections.agentic.platform.plugins.module_utils.redis_topology import parse_address
 from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.common import RotationError
 from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.engine import Options, run_rotation
 from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.kube import Kube
@@ -315,6 +323,7 @@ def argument_spec():
         drain_seconds=dict(type="int", default=120),
         redis_host=dict(type="str"),
         redis_port=dict(type="int", default=6379),
+        redis_nodes=dict(type="list", elements="str", default=[]),
         redis_user=dict(type="str", default="agent"),
         redis_admin_user=dict(type="str", default="admin"),
         redis_admin_password=dict(type="str", no_log=True),
@@ -339,7 +348,8 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[("kind", "redis", ["redis_host"]), ("kind", "external", ["key"])])
+                           required_if=[("kind", "redis", ["redis_host", "redis_nodes"], True),
+                                        ("kind", "external", ["key"])])
     p = module.params
     for name in ("wait_timeout", "jwt_max_token_lifetime"):
         if p[name] <= 0:
@@ -350,16 +360,25 @@ def main():
     try:
         client = KubeClient.from_config(kubeconfig=p["kubeconfig"], context=p["context"], host=p["host"],
                                         api_key=p["api_key"], validate_certs=p["validate_certs"], ca_cert=p["ca_cert"])
-        redis_ep = None
+        redis_ep, redis_nodes = None, []
         if p["kind"] == "redis":
-            redis_ep = RedisEndpoint(host=p["redis_host"], port=p["redis_port"], admin_user=p["redis_admin_user"],
+            def endpoint(host, port):
+                return RedisEndpoint(host=host, port=port, admin_user=p["redis_admin_user"],
                                      admin_password=p["redis_admin_password"], user=p["redis_user"],
                                      tls=p["redis_tls"], ca_cert=p["redis_ca_cert"], tls_verify=p["redis_tls_verify"])
+            bad = [address for address in p["redis_nodes"] if parse_address(address) is None]
+            if bad:
+                module.fail_json(msg="redis_nodes entries must be host:port with a port from 1 to 65535, got "
+                                     + ", ".join(repr(address) for address in bad))
+            redis_nodes = [endpoint(*parse_address(address)) for address in p["redis_nodes"]]
+            if not redis_nodes:
+                redis_ep = endpoint(p["redis_host"], p["redis_port"])
         opts = Options(
             namespace=p["namespace"], kind=p["kind"], key=p["key"], secret_name=p["secret_name"], force=p["force"],
             schedule=p["schedule"], default_schedule=p["default_schedule"], deployments=p["deployments"],
             allow_missing_deployments=p["allow_missing_deployments"], wait_timeout=p["wait_timeout"],
-            drain_seconds=p["drain_seconds"], redis=redis_ep, redis_admin_key=p["redis_admin_key"],
+            drain_seconds=p["drain_seconds"], redis=redis_ep, redis_nodes=redis_nodes,
+            redis_admin_key=p["redis_admin_key"],
             jwt_algorithm=p["jwt_algorithm"], jwt_max_token_lifetime=p["jwt_max_token_lifetime"],
             jwt_publish_lead=p["jwt_publish_lead"], new_value=p["new_value"], rollback=p["rollback"],
             audit_log=p["audit_log"] or None,  # type path: already expanded

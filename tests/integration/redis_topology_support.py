@@ -13,12 +13,14 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 from ansible_collections.agentic.platform.plugins.module_utils import redis_topology as topology
+from redis.credentials import CredentialProvider
 
 HOST = "127.0.0.1"
 MASTER = "agentic"
@@ -166,3 +168,81 @@ class Topology:
                     node.proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     node.kill()
+
+
+class MountedPassword(CredentialProvider):
+    """The agent's credentials as a pod sees them: the mounted file, read at each new connection."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def get_credentials(self):
+        return "agent", self.path.read_text()
+
+
+class SentinelLoad:
+    """Writers through Sentinel discovery; each reconnects every few writes (a fresh AUTH with the
+    file's password). A write counts when WAIT says a replica has it."""
+
+    def __init__(self, topo: Topology, password_file: Path, threads: int = 3, reconnect_every: int = 4):
+        self.topo, self.creds = topo, MountedPassword(password_file)
+        self.nthreads, self.reconnect_every = threads, reconnect_every
+        self.stop_event, self.lock = threading.Event(), threading.Lock()
+        self.auth_failures, self.errors, self.acked, self.connects = 0, 0, {}, 0
+        self.error_kinds: set[str] = set()
+        self.latencies: list[tuple[float, float, bool]] = []  # (start, seconds, acknowledged)
+        self.threads: list[threading.Thread] = []
+
+    def _worker(self, index: int) -> None:
+        sentinel = redis.Sentinel([("127.0.0.1", s.port) for s in self.topo.sentinels], socket_timeout=5,
+                                  credential_provider=self.creds,
+                                  sentinel_kwargs={"credential_provider": self.creds, "socket_timeout": 5})
+        master = sentinel.master_for(MASTER, socket_timeout=5, credential_provider=self.creds)
+        i = 0
+        while not self.stop_event.is_set():
+            i += 1
+            if i % self.reconnect_every == 0:
+                master.connection_pool.disconnect()
+                for s in sentinel.sentinels:
+                    s.connection_pool.disconnect()
+            key = f"rot:{index}:{i}"
+            started = time.monotonic()
+            try:
+                pipe = master.pipeline(transaction=False)
+                pipe.set(key, i).execute_command("WAIT", 1, 1000)
+                _ok, replicas = pipe.execute()
+                with self.lock:
+                    self.latencies.append((started, time.monotonic() - started, replicas >= 1))
+                    self.connects += i % self.reconnect_every == 0
+                    if replicas >= 1:
+                        self.acked[key] = str(i)
+            except redis.AuthenticationError:
+                with self.lock:
+                    self.auth_failures += 1
+            except redis.RedisError as exc:
+                if "WRONGPASS" in str(exc) or "NOAUTH" in str(exc):
+                    with self.lock:
+                        self.auth_failures += 1
+                else:
+                    with self.lock:
+                        self.errors += 1
+                        self.error_kinds.add(f"{type(exc).__name__}: {str(exc)[:80]}")
+                self.stop_event.wait(0.05)
+
+    def start(self) -> SentinelLoad:
+        for i in range(self.nthreads):
+            t = threading.Thread(target=self._worker, args=(i,), daemon=True)
+            t.start()
+            self.threads.append(t)
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(timeout=30)
+
+    def lost_writes(self) -> int:
+        primary = self.topo.primary().client()
+        keys = list(self.acked)
+        return sum(1 for key, got in zip(keys, primary.mget(keys), strict=True) if got is None
+                   or got.decode() != self.acked[key])

@@ -19,6 +19,7 @@ VALID = {
     "rotation_redis_enabled": True,
     "rotation_redis_host": "redis.agentic-ai.svc.cluster.local",
     "rotation_redis_port": 6379,
+    "rotation_redis_nodes": [],
     "rotation_wait_timeout": "300",
     "rotation_redis_drain_seconds": 30,
     "rotation_jwt_max_token_lifetime": 3600,
@@ -95,3 +96,13 @@ def test_names_and_paths_name_their_variable(name, bad):
 
 def test_redis_host_may_be_empty_when_redis_rotation_is_off():
     assert problems(rotation_redis_enabled=False, rotation_redis_host="") == []
+
+
+@pytest.mark.parametrize("nodes", [["redis-0.redis-headless.ns.svc.cluster.local:6379", "10.0.0.1:26379"], []])
+def test_redis_nodes_of_sentinel_mode_pass(nodes):
+    assert problems(rotation_redis_nodes=nodes) == []
+
+
+@pytest.mark.parametrize("nodes", [["redis-0"], ["host:0"], ["host:70000"], ["a;b:6379"], "redis:6379", [6379]])
+def test_bad_redis_nodes_are_named(nodes):
+    assert any(m.startswith("rotation_redis_nodes must list host:port") for m in problems(rotation_redis_nodes=nodes))

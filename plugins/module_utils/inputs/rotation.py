@@ -14,6 +14,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     range_problems,
     text,
 )
+from ansible_collections.agentic.platform.plugins.module_utils.redis_topology import parse_address
 from ansible_collections.agentic.platform.plugins.module_utils.secret_rotation.common import owned_by_other_kinds
 
 # (variable, lowest, highest): whole numbers of seconds (or a port) in a range.
@@ -27,7 +28,7 @@ WHOLE_NUMBERS = (
 )
 VARIABLES = (
     "rotation_namespace", "rotation_secret_name", "rotation_deployments", "rotation_field_manager",
-    "rotation_redis_enabled", "rotation_redis_host", *(entry[0] for entry in WHOLE_NUMBERS),
+    "rotation_redis_enabled", "rotation_redis_host", "rotation_redis_nodes", *(entry[0] for entry in WHOLE_NUMBERS),
     "rotation_external_keys", "rotation_audit_log",
 )
 # A Secret data key (the API server's rule) of a length an annotation name can carry.
@@ -92,6 +93,11 @@ def check(v: dict) -> list[str]:
     p.add(v["rotation_redis_enabled"] is not True or (isinstance(host, str) and bool(HOST.match(host))),
           f"rotation_redis_host '{text(host)}' must name the Redis endpoint (a DNS name or an IP address) when "
           "rotation_redis_enabled is true")
+    nodes = v["rotation_redis_nodes"]
+    p.add(isinstance(nodes, list) and all(isinstance(n, str) and (a := parse_address(n)) and HOST.match(a[0])
+                                          for n in nodes),
+          f"rotation_redis_nodes must list host:port addresses (a DNS name or an IP address, a port from 1 to 65535), "
+          f"got '{text(nodes)}'")
     p.extend(range_problems(v, WHOLE_NUMBERS))
     audit = v["rotation_audit_log"]
     p.add(isinstance(audit, str) and (audit == "" or audit.startswith(("/", "~"))) and "\n" not in audit,

@@ -42,7 +42,7 @@ from .common import (
     utcnow,
 )
 from .kube import ConflictError
-from .redis_acl import RedisAcl, RedisEndpoint
+from .redis_acl import RedisAcl, RedisAclSet, RedisEndpoint
 
 KINDS = ("redis", "jwt", "external")
 REDIS_PHASES = ("staged", "acl-adding", "acl-added", "secret-updated", "rolled", "drained", "old-removed",
@@ -69,6 +69,8 @@ class Options:
     drain_seconds: float = 120
     redis: RedisEndpoint | None = None
     redis_admin_key: str = "redis-admin-password"
+    # Sentinel mode: every data node and Sentinel (the agents' user lives on each); replaces redis.
+    redis_nodes: list[RedisEndpoint] = field(default_factory=list)
     jwt_algorithm: str = "auto"
     jwt_max_token_lifetime: float = 3600
     jwt_publish_lead: float = 0
@@ -88,7 +90,7 @@ class Options:
         self.key = self.key or DEFAULT_KEYS[self.kind]
         if not self.key:
             raise RotationError("key is required for kind=external (the Secret data key, e.g. openai-api-key)")
-        if self.kind == "redis" and self.redis is None:
+        if self.kind == "redis" and self.redis is None and not self.redis_nodes:
             raise RotationError("redis_host is required for kind=redis")
         if self.drain_seconds < 0 or self.wait_timeout <= 0 or self.jwt_max_token_lifetime <= 0:
             raise RotationError("drain_seconds must be >= 0, wait_timeout and jwt_max_token_lifetime > 0")
@@ -332,16 +334,19 @@ class Rotation:
             self.warnings.append(f"audit ConfigMap/Event not written: {type(exc).__name__}")
 
     # ---- redis --------------------------------------------------------------------------------
-    def _redis_acl(self) -> RedisAcl:
+    def _redis_acl(self) -> RedisAcl | RedisAclSet:
         if self.redis_acl is None:
-            ep = self.opts.redis
-            if not ep.admin_password:
-                ep.admin_password = self._data(self.opts.redis_admin_key)
-                self._remember(ep.admin_password)
-            if not ep.admin_password:
+            endpoints = self.opts.redis_nodes or [self.opts.redis]
+            admin = endpoints[0].admin_password
+            if not admin:
+                admin = self._data(self.opts.redis_admin_key)
+                self._remember(admin)
+            if not admin:
                 raise RotationError(f"Secret {self.opts.secret_name} has no {self.opts.redis_admin_key} and "
                                     "redis_admin_password is not set: cannot administer the Redis ACL")
-            self.redis_acl = RedisAcl(ep)
+            for ep in endpoints:
+                ep.admin_password = ep.admin_password or admin
+            self.redis_acl = RedisAclSet(endpoints) if self.opts.redis_nodes else RedisAcl(endpoints[0])
         return self.redis_acl
 
     def _redis(self, wanted: bool, result: dict[str, Any]) -> str:
@@ -426,7 +431,7 @@ class Rotation:
                         self._check_fp("previous", old, st.get("fp_before"))
                         acl.remove_password(old)
                         fault_hook("old-removed", recorded=False)
-                        if acl.authenticates(old):
+                        if not acl.refused_everywhere(old):
                             raise RotationError("the old password is still accepted after ACL SETUSER <old")
                     elif acl.password_hashes(self.values) and len(acl.password_hashes(self.values)) > 1:
                         raise RotationError(f"{prev_key} is missing from the Secret and Redis still holds more "

@@ -79,6 +79,9 @@ class RedisAcl:
         finally:
             conn.close()
 
+    def refused_everywhere(self, password: str) -> bool:
+        return not self.authenticates(password)
+
     def password_hashes(self, values) -> set[str]:
         conn = self._admin(values)
         try:
@@ -129,3 +132,56 @@ class RedisAcl:
 
     def ping_admin(self) -> None:
         self._admin([self.ep.admin_password]).close()
+
+
+class RedisAclSet:
+    """The agents' ACL user on every node of a sentinel-mode Redis (data nodes and Sentinels), with
+    RedisAcl's interface: a password is added and removed on every node, and counts as accepted
+    only when every node accepts it. A node restarted mid-rotation builds its ACL from the Secret
+    (both passwords while one is pending or previous), so adding again is a no-op there."""
+
+    def __init__(self, endpoints: list[RedisEndpoint]):
+        if not endpoints:
+            raise RotationError("no Redis node to rotate the password on")
+        self.nodes = [RedisAcl(ep) for ep in endpoints]
+        self.ep = _Described(endpoints)
+
+    def authenticates(self, password: str) -> bool:
+        return all(node.authenticates(password) for node in self.nodes)
+
+    def refused_everywhere(self, password: str) -> bool:
+        return not any(node.authenticates(password) for node in self.nodes)
+
+    def password_hashes(self, values) -> set[str]:
+        return set().union(*(node.password_hashes(values) for node in self.nodes))
+
+    def has_password(self, password: str) -> bool:
+        return any(node.has_password(password) for node in self.nodes)
+
+    def add_password(self, password: str) -> None:
+        for node in self.nodes:
+            node.add_password(password)
+
+    def remove_password(self, password: str) -> bool:
+        removed = False
+        for node in self.nodes:
+            removed = node.remove_password(password) or removed
+        return removed
+
+    def ping_admin(self) -> None:
+        for node in self.nodes:
+            node.ping_admin()
+
+
+@dataclass
+class _Described:
+    """What messages say about the set: the agents' user and every node."""
+
+    endpoints: list[RedisEndpoint]
+
+    @property
+    def user(self) -> str:
+        return self.endpoints[0].user
+
+    def describe(self) -> str:
+        return f"{len(self.endpoints)} nodes ({', '.join(ep.describe() for ep in self.endpoints)})"
