@@ -44,5 +44,5 @@ ln -sfn ../../.. .collections/ansible_collections/agentic/platform
 say "Local cluster binaries and the real node's images (the first build downloads Go modules and compiles Kubernetes, containerd, CoreDNS, kube-router: about 25 min on 2 idle cores)"
 .venv/bin/python -m localcluster build --node
 
-say "OpenTelemetry Collector for the runtime's tracing tests (core components only; about 6 min cold on 2 busy cores)"
+say "OpenTelemetry Collector for the runtime's tracing tests (core components only; cold: about 4 min of CPU, 6 min on 2 busy cores)"
 .venv/bin/python -c "from localcluster import build; build.build_component('otelcol')"
