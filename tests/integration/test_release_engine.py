@@ -14,6 +14,8 @@ from ansible_collections.agentic.platform.plugins.module_utils.release import en
 from ansible_collections.agentic.platform.plugins.module_utils.release.analysis import Limits, Sample
 from release_support import STABLE, apply_region, assert_settled, live, render_region
 
+from tests.monitoring_support import wait_for
+
 NEW = {"version": "v2.0.0", "image": "agent-registry/mcp-agent:v2.0.0"}
 GOOD = Sample(requests=100, workflows=50, request_p95=0.1)
 BAD = Sample(requests=100, workflows=50, workflows_failed=25, request_p95=0.1)
@@ -42,14 +44,17 @@ class Script:
     """The analysis source: one sample per interval from ``samples`` (the last repeats); checks at
     each interval that the live weights sum to 100 and records them."""
 
-    def __init__(self, client, namespace, *samples):
+    def __init__(self, client, namespace, *samples, during=None):
         self.client, self.namespace, self.samples_left = client, namespace, list(samples)
         self.seen: list[list[dict]] = []
+        self.during = during  # called at each interval, the canary beside stable
 
     def samples(self, versions, window_s):
         view = live(self.client, self.namespace)
         assert all(sum(w.values()) == 100 for w in view["weights"]), view["weights"]
         self.seen.append(view["weights"])
+        if self.during:
+            self.during()
         sample = self.samples_left.pop(0) if len(self.samples_left) > 1 else self.samples_left[0]
         return sample, GOOD
 
@@ -66,7 +71,12 @@ def release(client, namespace, source, **kw) -> engine.Release:
 
 
 def test_good_canary_is_promoted_then_a_rerun_changes_nothing(client, region):
-    source = Script(client, region, GOOD)
+    def pdb_counts_both():
+        # the agent step's PodDisruptionBudget (name + instance) counts the canary's pod with the
+        # stable ones: 2 + 1 expected
+        wait_for(lambda: (client.get("policy/v1", "PodDisruptionBudget", "mcp-agent", region) or {})
+                 .get("status", {}).get("expectedPods") == 3, 90, what="PDB expecting 3 pods")
+    source = Script(client, region, GOOD, during=pdb_counts_both)
     result = release(client, region, source).run()
     assert result["changed"] and result["phase"] == "promoted"
     # every step was held and judged at its weight, canary beside stable
