@@ -88,4 +88,3 @@ def check(v: dict) -> list[str]:
     checks = v["release_checks"]
     p.add(isinstance(checks, list) and len(checks) > 0, "release_checks must name at least one check")
     return p
-
