@@ -170,3 +170,18 @@ def test_canary_without_traffic_is_never_promoted(client, one_region):
     view = live(client, ns)
     assert_settled(view, STABLE["version"])
     assert [v["result"] for v in view["state"]["verdicts"]] == ["inconclusive"] * 3
+
+
+@pytest.mark.parametrize("hosts, needle", [
+    (("eu-west", "us-east"), "give the inventories in that order (us-east, eu-west), not eu-west, us-east"),
+    (("us-east", "mars-1"), "regions mars-1 are not in agentic_regions"),
+])
+def test_regions_out_of_order_or_unknown_stop_before_any_write(tmp_path, hosts, needle):
+    cases = {h: {**SETTINGS, "agentic_region": h, "agentic_regions": list(REGIONS) + (["mars-1"] if h == "mars-1"
+                                                                                     else []),
+                 "agentic_namespace": f"t-rel-never-{h}", "release_prometheus_url": "http://127.0.0.1:9"}
+             for h in hosts}
+    run = run_site(None, inventory=make_inventory(tmp_path / "inventory", cases), playbook=ROOT_PLAYBOOK,
+                   as_json=False)
+    assert run.rc != 0 and needle in run.stdout, run.stdout[-3000:]
+    assert "Release the agent as a canary" not in run.stdout  # stopped before the release play
