@@ -15,6 +15,8 @@ def cluster_readiness(p: dict, check_mode: bool) -> dict:
     spec = {"selector": p["label_selector"], "expected_nodes": p["expected_nodes"],
             "gpus_per_node": p["gpus_per_node"], "resource": p["gpu_resource"],
             "labels": {k: str(v) for k, v in p["expected_labels"].items()}, "taints": p["expected_taints"]}
+    if p["dra_driver"]:
+        spec["dra"] = {"driver": p["dra_driver"]}
     if p["device_plugin_selector"]:
         spec["device_plugin"] = {"namespace": p["device_plugin_namespace"], "selector": p["device_plugin_selector"]}
     smoke = None

@@ -41,6 +41,7 @@ ARG_SPEC = {
     "expected_nodes": {"type": "int"},
     "gpus_per_node": {"type": "int"},
     "gpu_resource": {"type": "str", "default": "nvidia.com/gpu"},
+    "dra_driver": {"type": "str"},
     "expected_labels": {"type": "dict", "default": {}},
     "expected_taints": {"type": "list", "elements": "dict", "default": []},
     "device_plugin_namespace": {"type": "str", "default": "kube-system"},

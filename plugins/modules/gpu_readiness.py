@@ -136,6 +136,13 @@ options:
     description: I(mode=cluster) - the extended resource name of a GPU.
     type: str
     default: nvidia.com/gpu
+  dra_driver:
+    description:
+      - I(mode=cluster) - the GPUs are allocated through DRA by this driver (for example C(gpu.nvidia.com)), not
+        through I(gpu_resource). Per node C(dra_devices) counts the devices the driver publishes in
+        ResourceSlices (one more paged list) against I(gpus_per_node), in place of C(gpu_capacity) and
+        C(device_plugin_health).
+    type: str
   expected_labels:
     description: I(mode=cluster) - labels every node must carry.
     type: dict

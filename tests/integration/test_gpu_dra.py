@@ -13,8 +13,11 @@ import time
 import uuid
 
 import pytest
+import yaml
 from ansible_collections.agentic.platform.plugins.module_utils import gpu_cluster, gpu_dra
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient
+from site_support import run_site
+from test_gpu_cluster import GATE, ROLE_PLAY
 
 pytestmark = pytest.mark.cluster
 
@@ -25,11 +28,13 @@ WAIT = 120  # seconds: the 2-core machine is shared with other tests
 def dra_pool(kubectl):
     pool = f"t-{uuid.uuid4().hex[:8]}"
     nodes = [f"{pool}-{i}" for i in range(2)]
+    # The nodes also advertise nvidia.com/gpu, as while a cluster switches from the device plugin.
+    capacity = {"cpu": "96", "memory": "1024Gi", "ephemeral-storage": "1Ti", "pods": "110", "nvidia.com/gpu": "1"}
     items = [{"apiVersion": "v1", "kind": "Node",
-              "metadata": {"name": n, "labels": {"node-pool": pool, "type": "kwok", "kubernetes.io/hostname": n},
+              "metadata": {"name": n, "labels": {"node-pool": pool, "type": "kwok", "kubernetes.io/hostname": n,
+                                                 "dra": "published" if n in nodes else "none"},
                            "annotations": {"kwok.x-k8s.io/node": "fake"}},
-              "status": {"capacity": {"cpu": "96", "memory": "1024Gi", "pods": "110"},
-                         "allocatable": {"cpu": "96", "memory": "1024Gi", "pods": "110"}}}
+              "status": {"capacity": capacity, "allocatable": capacity}}
              for n in [*nodes, f"{pool}-noslice"]]  # the last: its DRA driver publishes nothing
     items += [gpu_dra.resource_slice(n, 1, "NVIDIA H200", "141Gi", labels={"node-pool": pool}) for n in nodes]
     items.append(gpu_dra.device_class(f"{pool}-gpu", labels={"node-pool": pool}))
@@ -38,6 +43,8 @@ def dra_pool(kubectl):
         yield {"name": pool, "nodes": nodes, "class": f"{pool}-gpu"}
     finally:
         kubectl.run("delete", "resourceslices,deviceclasses", "-l", f"node-pool={pool}", "--wait=false", check=False)
+        kubectl.run("delete", f"deviceclass/{pool}-role", "clusterrole/nvidia-dra-driver-gpu",
+                    "clusterrolebinding/nvidia-dra-driver-gpu", "--wait=false", "--ignore-not-found", check=False)
         kubectl.run("delete", "node", "-l", f"node-pool={pool}", "--wait=false", check=False)
 
 
@@ -105,3 +112,47 @@ def test_readiness_counts_the_devices_each_node_publishes(kubectl, dra_pool):
     assert res["requests"] == 2  # the pool's nodes and the driver's slices: a list each
     assert gpu_cluster.evaluate(api, {**spec, "gpus_per_node": 2})["nodes"][dra_pool["nodes"][0]]["checks"][
         "dra_devices"]["reason"] == "1 gpu.nvidia.com device(s) published, expected 2"
+
+
+def test_role_switches_between_device_plugin_and_dra_and_converges(kubectl, namespace, dra_pool, tmp_path):
+    """gpu_nodes with gpu_nodes_allocation dra: the DeviceClass and the DRA driver (strict-validated
+    by the API server), no device plugin, and a gate that counts the published devices; a second run
+    changes nothing; switching back to the device plugin removes the DRA driver."""
+    pool = dra_pool["name"]
+    play = tmp_path / "play.yml"
+    play.write_text(ROLE_PLAY)
+    pools = [{"name": "dra", "selector": {"node-pool": pool, "dra": "published"}, "nodes": 2, "gpus_per_node": 1,
+              "labels": {"workload": "ai-agents"}, "taints": []}]
+
+    def converge(allocation):
+        vars_file = tmp_path / f"{allocation}.yml"
+        vars_file.write_text(yaml.safe_dump({
+            "gpu_nodes_pools": pools, "gpu_nodes_device_plugin_namespace": namespace,
+            "gpu_nodes_allocation": allocation, "gpu_nodes_dra_device_class": f"{pool}-role",
+            "gpu_nodes_gate_timeout": 120, "gpu_nodes_gate_interval": 1}))
+        return run_site(None, "-e", f"@{vars_file}", playbook=play)
+
+    def daemonsets():
+        return sorted(d["metadata"]["name"] for d in kubectl.json("-n", namespace, "get", "daemonsets")["items"])
+
+    run = converge("dra")
+    gate = next(r for name, r in run.task_results().items() if name.endswith(GATE))["results"][0]
+    assert run.rc == 0, gate.get("failures") or run.output[-4000:]
+    assert gate["ready"] is True and gate["node_count"] == 2
+    for node in gate["nodes"].values():
+        assert node["checks"]["dra_devices"]["reason"] == "1 gpu.nvidia.com device(s) published == expected 1"
+        assert node["checks"]["device_plugin"]["status"] == "pass"  # the DRA driver's pod on the node
+        assert "gpu_capacity" not in node["checks"]
+    assert daemonsets() == ["nvidia-dra-driver-gpu"]
+    device_class = kubectl.json("get", "deviceclass", f"{pool}-role")
+    assert device_class["spec"]["selectors"] == [{"cel": {
+        "expression": 'device.driver == "gpu.nvidia.com" && device.attributes["gpu.nvidia.com"].type == "gpu"'}}]
+    again = converge("dra")
+    assert again.rc == 0 and again.stats()["changed"] == 0, again.changed_tasks()
+
+    back = converge("device-plugin")
+    assert back.rc == 0, back.output[-4000:]
+    assert daemonsets() == ["nvidia-device-plugin"]
+    assert kubectl.run("get", "deviceclass", f"{pool}-role", check=False).returncode != 0
+    again = converge("device-plugin")
+    assert again.rc == 0 and again.stats()["changed"] == 0, again.changed_tasks()

@@ -31,6 +31,11 @@ VALID = {
     "gpu_nodes_device_plugin_priority_class": "system-node-critical",
     "gpu_nodes_runtime_handler": "nvidia",
     "gpu_nodes_gate_smoke_image": "nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04",
+    "gpu_nodes_allocation": "device-plugin",
+    "gpu_nodes_dra_driver_image": "nvcr.io/nvidia/k8s-dra-driver-gpu",
+    "gpu_nodes_dra_driver_version": "v25.8.0",
+    "gpu_nodes_dra_device_class": "gpu.nvidia.com",
+    "gpu_nodes_gate_smoke_test": False,
 }
 
 
@@ -167,3 +172,20 @@ def test_every_problem_is_reported_at_once():
 def test_no_crash_on_any_type(value):
     found = gpu_nodes.check(dict.fromkeys(gpu_nodes.VARIABLES, value))
     assert found and all(isinstance(m, str) for m in found)
+
+
+def test_dra_allocation_inputs():
+    assert problems(gpu_nodes_allocation="dra") == []
+    assert problems(gpu_nodes_dra_driver_image="nvcr.io/nvidia/k8s-dra-driver-gpu:v25.8.0") == [
+        "gpu_nodes_dra_driver_image 'nvcr.io/nvidia/k8s-dra-driver-gpu:v25.8.0' must be an image repository without "
+        "a tag or digest (like nvcr.io/nvidia/k8s-dra-driver-gpu): the role appends gpu_nodes_dra_driver_version"]
+    assert problems(gpu_nodes_dra_driver_version="latest") == [
+        "gpu_nodes_dra_driver_version 'latest' must be a release tag like v25.8.0"]
+    assert problems(gpu_nodes_dra_device_class="GPU class") == [
+        "gpu_nodes_dra_device_class 'GPU class' must be a DeviceClass name (a DNS-1123 subdomain, like gpu.nvidia.com)"]
+    assert problems(gpu_nodes_allocation="dra", gpu_nodes_time_slicing_replicas=4) == [
+        "gpu_nodes_allocation dra hands out whole GPUs: set gpu_nodes_mig_strategy none and "
+        "gpu_nodes_time_slicing_replicas 0 (got 'none' and '4')"]
+    assert problems(gpu_nodes_allocation="dra", gpu_nodes_gate_smoke_test=True) == [
+        "gpu_nodes_gate_smoke_test asks for a GPU as nvidia.com/gpu: it needs gpu_nodes_allocation device-plugin"]
+    assert problems(gpu_nodes_gate_smoke_test=True) == []

@@ -23,6 +23,8 @@ VARIABLES = (
     "gpu_nodes_time_slicing_replicas", "gpu_nodes_mig_strategy", "gpu_nodes_runtime_class_name",
     "gpu_nodes_gate_timeout", "gpu_nodes_gate_interval", "gpu_nodes_device_plugin_image",
     "gpu_nodes_device_plugin_priority_class", "gpu_nodes_runtime_handler", "gpu_nodes_gate_smoke_image",
+    "gpu_nodes_allocation", "gpu_nodes_dra_driver_image", "gpu_nodes_dra_driver_version",
+    "gpu_nodes_dra_device_class", "gpu_nodes_gate_smoke_test",
 )
 
 RELEASE_TAG = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+([-.][0-9A-Za-z.-]+)?$")
@@ -128,4 +130,21 @@ def check(v: dict) -> list[str]:
     p.add(_full(DNS1123_LABEL, v["gpu_nodes_runtime_handler"]),
           f"gpu_nodes_runtime_handler '{text(v['gpu_nodes_runtime_handler'])}' must be a RuntimeClass handler "
           "(a DNS-1123 label, like nvidia)")
+    dra = v["gpu_nodes_allocation"] == "dra"
+    p.add(_repository(v["gpu_nodes_dra_driver_image"]),
+          f"gpu_nodes_dra_driver_image '{text(v['gpu_nodes_dra_driver_image'])}' must be an image repository without "
+          "a tag or digest (like nvcr.io/nvidia/k8s-dra-driver-gpu): the role appends gpu_nodes_dra_driver_version")
+    p.add(_full(RELEASE_TAG, v["gpu_nodes_dra_driver_version"]),
+          f"gpu_nodes_dra_driver_version '{text(v['gpu_nodes_dra_driver_version'])}' must be a release tag like "
+          "v25.8.0")
+    p.add(_full(DNS1123_SUBDOMAIN, v["gpu_nodes_dra_device_class"]),
+          f"gpu_nodes_dra_device_class '{text(v['gpu_nodes_dra_device_class'])}' must be a DeviceClass name (a "
+          "DNS-1123 subdomain, like gpu.nvidia.com)")
+    # The DRA driver hands out whole GPUs here; sharing and MIG profiles are the device plugin's.
+    p.add(not dra or (v["gpu_nodes_mig_strategy"] == "none" and (replicas is None or replicas <= 1)),
+          "gpu_nodes_allocation dra hands out whole GPUs: set gpu_nodes_mig_strategy none and "
+          f"gpu_nodes_time_slicing_replicas 0 (got '{text(v['gpu_nodes_mig_strategy'])}' and "
+          f"'{text(v['gpu_nodes_time_slicing_replicas'])}')")
+    p.add(not dra or v["gpu_nodes_gate_smoke_test"] is not True,
+          "gpu_nodes_gate_smoke_test asks for a GPU as nvidia.com/gpu: it needs gpu_nodes_allocation device-plugin")
     return p
