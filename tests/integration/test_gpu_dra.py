@@ -156,3 +156,30 @@ def test_role_switches_between_device_plugin_and_dra_and_converges(kubectl, name
     assert kubectl.run("get", "deviceclass", f"{pool}-role", check=False).returncode != 0
     again = converge("device-plugin")
     assert again.rc == 0 and again.stats()["changed"] == 0, again.changed_tasks()
+
+
+def test_quota_counts_dra_devices_per_device_class_and_only_under_its_own_key(kubectl, namespace):
+    """Which ResourceQuota keys the real API server enforces for DRA: <class>.deviceclass.resource.k8s.io/devices
+    counts the devices claims ask for and refuses one too many; the same key under requests. is
+    accepted but never counted (as limits.nvidia.com/gpu for extended resources)."""
+    counted, ignored = f"{namespace}-a", f"{namespace}-b"
+    kubectl.apply({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "gpus", "namespace": namespace},
+                   "spec": {"hard": {f"{counted}.deviceclass.resource.k8s.io/devices": "1",
+                                     f"requests.{ignored}.deviceclass.resource.k8s.io/devices": "1"}}})
+
+    def claim(name, class_name):
+        return {"apiVersion": gpu_dra.API_VERSION, "kind": "ResourceClaim",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"devices": {"requests": [{"name": "gpu", "exactly": {"deviceClassName": class_name}}]}}}
+
+    # the quota controller fills status.hard first; until then admission refuses every claim
+    wait_for("quota status", lambda: kubectl.json("-n", namespace, "get", "resourcequota", "gpus")["status"].get(
+        "hard"))
+    assert kubectl.apply(claim("first", counted)).returncode == 0
+    refused = kubectl.apply(claim("second", counted), check=False)
+    assert refused.returncode != 0 and "exceeded quota: gpus" in refused.stderr, refused.stderr
+    for name in ("third", "fourth"):
+        assert kubectl.apply(claim(name, ignored)).returncode == 0
+    used = kubectl.json("-n", namespace, "get", "resourcequota", "gpus")["status"]["used"]
+    assert used == {f"{counted}.deviceclass.resource.k8s.io/devices": "1",
+                    f"requests.{ignored}.deviceclass.resource.k8s.io/devices": "0"}
