@@ -15,7 +15,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.redis_topology im
 DOCUMENTATION = r"""
 name: redis_config
 short_description: The redis role's ConfigMap files and init scripts
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - C(redis_config) returns the ConfigMap's files of a Redis mode (C(standalone) or C(sentinel)) -
     C(redis.conf), the agent user's name and ACL rules and, in sentinel mode, the Sentinel's fixed
