@@ -31,6 +31,7 @@ from localcluster import build, node
 
 HERE = Path(__file__).resolve().parent
 SERVICE_CIDR = "10.96.0.0/16"
+KWOK_POD_CIDR = "10.244.0.0/16"   # the addresses kwok gives its pods (a real node's pods use others)
 ADMISSION_PLUGINS = ",".join([
     "NamespaceLifecycle", "LimitRanger", "ServiceAccount", "PodSecurity", "ResourceQuota",
     "DefaultStorageClass", "DefaultTolerationSeconds", "ExtendedResourceToleration",
@@ -220,7 +221,7 @@ def _commands(spec: dict, d: Path) -> dict[str, list[str]]:
             f"--config={build.kwok_stages()}",
             "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
             "--node-ip=127.0.0.1", f"--server-address=127.0.0.1:{p['kwok']}",
-            "--node-lease-duration-seconds=40", "--cidr=10.244.0.0/16",
+            "--node-lease-duration-seconds=40", f"--cidr={KWOK_POD_CIDR}",
         ],
     }
 
@@ -407,6 +408,10 @@ def _bootstrap(name: str, spec: dict) -> None:
     if missing:
         kubectl(name, "apply", "--server-side", "--field-manager=localcluster", "-f", "-",
                 input_text=yaml.safe_dump_all(missing))
+    slices = resource_slice_manifests(spec, _node_uids(name, spec))
+    if slices:  # owned by localcluster alone: applied every time
+        kubectl(name, "apply", "--server-side", "--field-manager=localcluster", "-f", "-",
+                input_text=yaml.safe_dump_all(slices))
     kubectl(name, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     # Established is not enough: until a CRD's watch cache has initialized, lists answer 429
     # "storage is (re)initializing", and the first converge on a new cluster would hit that.
@@ -424,6 +429,43 @@ def crd_list_paths(crds) -> list[str]:
     """The list URL of every served version of every CRD (one answer per resource and version)."""
     return [f"/apis/{crd['spec']['group']}/{version['name']}/{crd['spec']['names']['plural']}"
             for crd in crds for version in crd["spec"]["versions"] if version.get("served", True)]
+
+
+DRA_DRIVER = "gpu.nvidia.com"  # NVIDIA's DRA driver for GPUs (plugins/module_utils/gpu_dra.py)
+
+
+def _node_uids(name: str, spec: dict) -> dict[str, str]:
+    if not any(pool.get("gpus") for pool in spec["node_pools"]):
+        return {}
+    found = json.loads(kubectl(name, "get", "nodes", "-l", "nvidia.com/gpu.present=true", "-o", "json"))
+    return {n["metadata"]["name"]: n["metadata"]["uid"] for n in found["items"]}
+
+
+def resource_slice_manifests(spec: dict, uids: dict[str, str]) -> list[dict]:
+    """What NVIDIA's DRA driver would publish for each kwok GPU node: a pool named after the node,
+    its GPUs as devices with product name and memory (the pool's gpu_product and gpu_memory), so
+    that the real kube-scheduler allocates claims. Owned by the node: deleted with it."""
+    slices = []
+    for pool in spec["node_pools"]:
+        for i in range(pool["count"] if pool.get("gpus") else 0):
+            node_name = f"{pool['name']}-{i}"
+            if node_name not in uids:
+                continue
+            slices.append({
+                "apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
+                "metadata": {"name": f"{node_name}-{DRA_DRIVER}",
+                             "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node_name,
+                                                  "uid": uids[node_name]}]},
+                "spec": {"driver": DRA_DRIVER, "nodeName": node_name,
+                         "pool": {"name": node_name, "generation": 1, "resourceSliceCount": 1},
+                         "devices": [{"name": f"gpu-{g}",
+                                      # the product label's dashes are the product name's spaces
+                                      "attributes": {"type": {"string": "gpu"},
+                                                     "productName": {"string": pool["gpu_product"].replace("-", " ")},
+                                                     "index": {"int": g}},
+                                      "capacity": {"memory": {"value": pool["gpu_memory"]}}}
+                                     for g in range(pool["gpus"])]}})
+    return slices
 
 
 def node_manifests(spec: dict) -> list[dict]:

@@ -183,3 +183,16 @@ def test_quota_counts_dra_devices_per_device_class_and_only_under_its_own_key(ku
     used = kubectl.json("-n", namespace, "get", "resourcequota", "gpus")["status"]["used"]
     assert used == {f"{counted}.deviceclass.resource.k8s.io/devices": "1",
                     f"requests.{ignored}.deviceclass.resource.k8s.io/devices": "0"}
+
+
+def test_local_cluster_gpu_pool_publishes_its_devices(kubectl):
+    """localcluster's own kwok GPU pool (clusters.yml: 2 nodes of 8 H200) publishes ResourceSlices
+    that gpu_readiness counts."""
+    api = KubeClient.from_config(kubectl.kubeconfig)
+    spec = {"selector": "node-pool=gpu", "gpus_per_node": 8, "dra": {"driver": "gpu.nvidia.com"}}
+    res = gpu_cluster.evaluate(api, spec)
+    assert {n: r["checks"]["dra_devices"]["status"] for n, r in res["nodes"].items()} == {
+        "gpu-0": "pass", "gpu-1": "pass"}
+    device = kubectl.json("get", "resourceslice", "gpu-0-gpu.nvidia.com")["spec"]["devices"][0]
+    assert device["attributes"]["productName"] == {"string": "NVIDIA H200"}
+    assert device["capacity"]["memory"] == {"value": "141Gi"}

@@ -40,3 +40,16 @@ def test_dra_pool_counts_published_devices_instead_of_the_extended_resource():
         "7 gpu.nvidia.com device(s) published, expected 8")
     assert gpu_cluster.node_checks(dra_node, spec, None, None)["dra_devices"]["status"] == "fail"
     assert NODE["status"]["capacity"]  # the shared node is unchanged
+
+
+def test_local_cluster_gpu_nodes_publish_what_the_driver_would():
+    """localcluster's kwok GPU nodes publish the slices gpu_dra renders (one definition of the shape)."""
+    from localcluster import cluster
+    spec = cluster.cluster_spec("local")
+    gpu_pool = next(p for p in spec["node_pools"] if p.get("gpus"))
+    slices = cluster.resource_slice_manifests(spec, {"gpu-0": "uid-0", "gpu-1": "uid-1", "cpu-0": "uid-2"})
+    assert [s["metadata"]["name"] for s in slices] == ["gpu-0-gpu.nvidia.com", "gpu-1-gpu.nvidia.com"]
+    want = gpu_dra.resource_slice("gpu-0", gpu_pool["gpus"], "NVIDIA H200", gpu_pool["gpu_memory"])
+    assert slices[0]["spec"] == want["spec"]
+    assert slices[0]["metadata"]["ownerReferences"] == [{"apiVersion": "v1", "kind": "Node", "name": "gpu-0",
+                                                         "uid": "uid-0"}]
