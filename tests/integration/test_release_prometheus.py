@@ -185,3 +185,21 @@ def test_regions_out_of_order_or_unknown_stop_before_any_write(tmp_path, hosts, 
                    as_json=False)
     assert run.rc != 0 and needle in run.stdout, run.stdout[-3000:]
     assert "Release the agent as a canary" not in run.stdout  # stopped before the release play
+
+
+def test_check_mode_prints_the_plan_and_writes_nothing(client, rendered, kubectl, tmp_path):
+    ns = f"t-rel-check-{uuid.uuid4().hex[:5]}"
+    kubectl.run("create", "namespace", ns)
+    try:
+        apply_region(client, rendered, ns)
+        before = live(client, ns)
+        cases = {"us-east": {**SETTINGS, "agentic_region": "us-east", "agentic_regions": list(REGIONS),
+                             "agentic_namespace": ns, "release_prometheus_url": "http://127.0.0.1:9"}}
+        run = run_site(None, "--check", inventory=make_inventory(tmp_path / "inventory", cases),
+                       playbook=ROOT_PLAYBOOK, as_json=False)
+        assert run.rc == 0, run.stdout[-3000:]
+        assert "canary Deployment mcp-agent-canary running v2.0.0" in run.stdout
+        assert "step 2: 100% to the canary" in run.stdout and "us-east: v1.0.0 (planned)" in run.stdout
+        assert live(client, ns) == before
+    finally:
+        kubectl.run("delete", "namespace", ns, "--wait=false", check=False)
