@@ -52,3 +52,29 @@ def test_cpu_agents_spread_over_zones_off_gpu_nodes(kubectl, namespace, tmp_path
     assert len(zones) == 2  # two replicas, maxSkew 1 across zones
     for pod in pods:
         assert _node_labels(kubectl, pod["spec"]["nodeName"]).get("nvidia.com/gpu.present") != "true"
+
+
+def test_dra_agents_get_their_gpu_through_a_claim(kubectl, namespace, tmp_path):
+    """agent_gpu_allocation dra: no nvidia.com/gpu request; a ResourceClaimTemplate (strict-validated)
+    and a claim per pod that the real scheduler allocates on the GPU node it picks, from the
+    ResourceSlices the local cluster's kwok GPU nodes publish."""
+    from ansible_collections.agentic.platform.plugins.module_utils import gpu_dra
+    device_class = f"{namespace}-gpu"
+    kubectl.apply(gpu_dra.device_class(device_class))
+    try:
+        deploy, pods = _deploy(kubectl, namespace, tmp_path, agent_gpu_count=1, agent_gpu_allocation="dra",
+                               agent_gpu_device_class=device_class)
+        spec = deploy["spec"]["template"]["spec"]
+        resources = spec["containers"][0]["resources"]
+        assert "nvidia.com/gpu" not in json.dumps(resources) and resources["claims"] == [{"name": "gpu"}]
+        assert spec["resourceClaims"] == [{"name": "gpu", "resourceClaimTemplateName": "mcp-agent-gpu"}]
+        template = kubectl.json("-n", namespace, "get", "resourceclaimtemplate", "mcp-agent-gpu")
+        assert template["spec"]["spec"]["devices"]["requests"][0]["exactly"]["deviceClassName"] == device_class
+        assert len(pods) == 2
+        claims = {c["metadata"]["ownerReferences"][0]["name"]: c
+                  for c in kubectl.json("-n", namespace, "get", "resourceclaims")["items"]}
+        for pod in pods:
+            result = claims[pod["metadata"]["name"]]["status"]["allocation"]["devices"]["results"]
+            assert [(r["driver"], r["pool"]) for r in result] == [("gpu.nvidia.com", pod["spec"]["nodeName"])]
+    finally:
+        kubectl.run("delete", "deviceclass", device_class, "--wait=false", check=False)

@@ -19,6 +19,8 @@ VALID = {
     "agent_resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1000m", "memory": "1Gi"}},
     "agent_gpu_count": 0,
     "agent_gpu_resource": "nvidia.com/gpu",
+    "agent_gpu_allocation": "device-plugin",
+    "agent_gpu_device_class": "gpu.nvidia.com",
     "agent_gpu_node_selector": {"nvidia.com/gpu.present": "true"},
     "agent_gpu_tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
     "agent_node_selector": {},
@@ -207,3 +209,11 @@ def test_every_failing_check_is_reported_at_once():
 def test_no_type_crashes_the_checks(value):
     for name in agent.VARIABLES:
         assert isinstance(problems(**{name: value}), list)
+
+
+def test_gpu_device_class_is_checked_with_dra_only():
+    assert problems(agent_gpu_allocation="dra", agent_gpu_count=1) == []
+    assert problems(agent_gpu_allocation="dra", agent_gpu_device_class="GPU class") == [
+        "agent_gpu_device_class 'GPU class' must be a DeviceClass name (a DNS-1123 subdomain, like gpu.nvidia.com) "
+        "with agent_gpu_allocation dra"]
+    assert problems(agent_gpu_device_class="GPU class") == []

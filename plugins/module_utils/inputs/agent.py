@@ -37,7 +37,8 @@ VARIABLES = ("agent_image", "agent_version", "agent_replicas", "agent_pdb_min_av
              "agent_tolerations", "agent_gpu_tolerations", "agent_zones", "agent_config_map", "agent_secret_name",
              "agent_service_account", "agent_secret_keys", "agent_secret_optional_keys", "agent_redis_user",
              "agent_env", "agent_run_as_user", "agent_termination_grace_period", "agent_ephemeral_storage_request",
-             "agent_ephemeral_storage_limit", "agent_config_checksum", "agent_secrets_version")
+             "agent_ephemeral_storage_limit", "agent_config_checksum", "agent_secrets_version",
+             "agent_gpu_allocation", "agent_gpu_device_class")
 
 
 def check(v: dict) -> list[str]:
@@ -63,6 +64,9 @@ def check(v: dict) -> list[str]:
           f"agent_gpu_count must be between 0 and 8 GPUs per pod, got {text(v['agent_gpu_count'])}")
     p.add(matches(EXTENDED_RESOURCE, v["agent_gpu_resource"]),
           f"agent_gpu_resource '{text(v['agent_gpu_resource'])}' must be an extended resource name like nvidia.com/gpu")
+    p.add(v["agent_gpu_allocation"] != "dra" or matches(DNS1123_SUBDOMAIN, v["agent_gpu_device_class"]),
+          f"agent_gpu_device_class '{text(v['agent_gpu_device_class'])}' must be a DeviceClass name (a DNS-1123 "
+          "subdomain, like gpu.nvidia.com) with agent_gpu_allocation dra")
     for name in ("agent_node_selector", "agent_gpu_node_selector"):
         p.add(is_labels(v[name]), f"{name} must map label keys to label values, got {to_json(v[name])}")
     for name in ("agent_tolerations", "agent_gpu_tolerations"):
