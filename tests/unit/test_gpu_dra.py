@@ -53,3 +53,16 @@ def test_local_cluster_gpu_nodes_publish_what_the_driver_would():
     assert slices[0]["spec"] == want["spec"]
     assert slices[0]["metadata"]["ownerReferences"] == [{"apiVersion": "v1", "kind": "Node", "name": "gpu-0",
                                                          "uid": "uid-0"}]
+
+
+def test_namespace_quota_refuses_the_dra_key_the_api_server_never_counts():
+    """tests/integration/test_gpu_dra.py: requests.<class>.deviceclass.resource.k8s.io/devices is
+    accepted by the API server and never counted; <class>.deviceclass.resource.k8s.io/devices is."""
+    from test_inputs_namespace import VALID, problems
+    hard = {**VALID["namespace_quota_hard"], "gpu.nvidia.com.deviceclass.resource.k8s.io/devices": "16"}
+    assert problems(namespace_quota_hard=hard) == []
+    hard["requests.gpu.nvidia.com.deviceclass.resource.k8s.io/devices"] = "16"
+    found = problems(namespace_quota_hard=dict(hard))
+    assert len(found) == 1 and found[0].startswith(
+        "namespace_quota_hard['requests.gpu.nvidia.com.deviceclass.resource.k8s.io/devices'] = '16': ")
+    assert "DRA devices take <deviceclass>.deviceclass.resource.k8s.io/devices" in found[0]

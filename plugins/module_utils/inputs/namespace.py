@@ -47,6 +47,9 @@ OWN_LABEL_PREFIX = re.compile(r"(pod-security|app)\.kubernetes\.io/")
 QUOTA_KEY = re.compile(r"^[a-z0-9]([-a-z0-9./]*[a-z0-9])?$")
 # limits.<extended resource>: accepted by the API server, never enforced (kubernetes.io/ ones are native).
 QUOTA_LIMITS_EXTENDED = re.compile(r"^limits\.[^/]*/")
+# requests.<class>.deviceclass.resource.k8s.io/devices: accepted, never counted (tests/integration/test_gpu_dra.py);
+# DRA devices are counted under <class>.deviceclass.resource.k8s.io/devices.
+QUOTA_REQUESTS_DEVICES = re.compile(r"^requests\..*\.deviceclass\.resource\.k8s\.io/devices$")
 QUOTA_MAX = 1e15
 LIMIT_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 PORT = re.compile(r"^[0-9]{1,5}$")
@@ -190,13 +193,15 @@ def check(v: dict) -> list[str]:
         for k, value in quota.items():
             number = _quantity(value)
             if (not full(QUOTA_KEY, k) or number is None or number < 0 or number >= QUOTA_MAX
-                    or (QUOTA_LIMITS_EXTENDED.match(k) and "kubernetes.io/" not in k)):
+                    or (QUOTA_LIMITS_EXTENDED.match(k) and "kubernetes.io/" not in k)
+                    or QUOTA_REQUESTS_DEVICES.match(k)):
                 quota_bad.append(k)
     where = ", ".join(f"namespace_quota_hard['{k}'] = '{quota[k]}'" for k in quota_bad) or "namespace_quota_hard"
     p.add(isinstance(quota, dict) and not quota_bad,
           f"{where}: quota values must be non-negative Kubernetes quantities below 1e15 "
           '(like "100", "400Gi", "500m"); extended resources such as nvidia.com/gpu take only the requests. '
-          "prefix (the API server accepts limits.<extended> but never enforces it)")
+          "prefix (the API server accepts limits.<extended> but never enforces it); DRA devices take "
+          "<deviceclass>.deviceclass.resource.k8s.io/devices, without requests. (accepted, never counted)")
     # A quantity that is not one fails the check above; these compare only valid ones.
     valid = {k: _quantity(value) for k, value in quota.items() if k not in quota_bad} if isinstance(quota, dict) else {}
     for resource in ("cpu", "memory"):
