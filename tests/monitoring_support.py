@@ -17,6 +17,7 @@ RENDER_PLAYBOOK = ROOT / "tests" / "integration" / "monitoring" / "render.yml"
 CONVERGE_PLAYBOOK = ROOT / "tests" / "integration" / "monitoring" / "converge.yml"
 RULE_TESTS = ROOT / "roles" / "monitoring" / "files" / "tests" / "agent-rules.test.yml"
 SLO_RULE_TESTS = ROOT / "roles" / "monitoring" / "files" / "tests" / "slo-rules.test.yml"
+GPU_RULE_TESTS = ROOT / "roles" / "monitoring" / "files" / "tests" / "gpu-rules.test.yml"
 DASHBOARD = ROOT / "roles" / "monitoring" / "files" / "agent-dashboard.json"
 ANSIBLE_PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 

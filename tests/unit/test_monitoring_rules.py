@@ -13,6 +13,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.slo import slo_ru
 
 from tests.monitoring_support import (
     ANSIBLE_PLAYBOOK,
+    GPU_RULE_TESTS,
     RENDER_PLAYBOOK,
     ROOT,
     RULE_TESTS,
@@ -26,9 +27,13 @@ ALERTS = {"AgentWorkflowFailureRatioHigh", "AgentMCPToolLatencyHigh", "AgentCont
           "AgentCPUThrottlingHigh", "AgentTargetDown", "AgentTargetsAbsent", "AgentHPAAtMaxReplicas", "RedisDown",
           # the SLOs' burn-rate alerts (plugins/module_utils/slo.py), tested in SLO_RULE_TESTS
           "AgentAvailabilitySLOFastBurn", "AgentAvailabilitySLOSlowBurn", "AgentLatencySLOFastBurn",
-          "AgentLatencySLOSlowBurn"}
-# The SLOs' recording rules: per SLO, its error ratio over 8 windows and its remaining budget.
-SLO_RECORDS = 2 * (8 + 1)
+          "AgentLatencySLOSlowBurn",
+          # the GPU alerts on the DCGM exporter's series, tested in GPU_RULE_TESTS
+          "GPUFatalXid", "GPUUncorrectableECCError", "GPURowRemapFailure", "GPUVanished", "GPUThermalThrottling",
+          "GPUPowerThrottling"}
+# The recording rules: per SLO, its error ratio over 8 windows and its remaining budget; the agent
+# pods' GPU utilization.
+RECORDS = 2 * (8 + 1) + 1
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +46,15 @@ def test_promtool_check_rules(rendered):
     res = subprocess.run([PROMTOOL, "check", "rules", str(rendered / "agent-rules.yml")],
                          capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert f"SUCCESS: {len(ALERTS) + SLO_RECORDS} rules found" in res.stdout
+    assert f"SUCCESS: {len(ALERTS) + RECORDS} rules found" in res.stdout
 
 
 def test_promtool_unit_tests_cover_every_alert_firing_and_silent(rendered):
-    cases = [case for path in (RULE_TESTS, SLO_RULE_TESTS) for case in yaml.safe_load(path.read_text())["tests"]]
+    cases = [case for path in (RULE_TESTS, SLO_RULE_TESTS, GPU_RULE_TESTS)
+             for case in yaml.safe_load(path.read_text())["tests"]]
     firing, silent = set(), set()
     for case in cases:
-        for check in case["alert_rule_test"]:
+        for check in case.get("alert_rule_test", []):
             (firing if check["exp_alerts"] else silent).add(check["alertname"])
     rules = yaml.safe_load((rendered / "agent-rules.yml").read_text())
     defined = {rule["alert"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule}
@@ -57,7 +63,7 @@ def test_promtool_unit_tests_cover_every_alert_firing_and_silent(rendered):
     assert silent == defined, f"alerts never shown silent: {defined - silent}"
 
 
-@pytest.mark.parametrize("tests", [RULE_TESTS, SLO_RULE_TESTS], ids=lambda path: path.name)
+@pytest.mark.parametrize("tests", [RULE_TESTS, SLO_RULE_TESTS, GPU_RULE_TESTS], ids=lambda path: path.name)
 def test_promtool_test_rules(rendered, tests):
     shutil.copy(tests, rendered / tests.name)
     res = subprocess.run([PROMTOOL, "test", "rules", tests.name], cwd=rendered,

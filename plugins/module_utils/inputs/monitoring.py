@@ -27,6 +27,8 @@ DURATIONS = (
     "monitoring_target_down_for",
     "monitoring_hpa_max_for",
     "monitoring_redis_down_for",
+    "monitoring_gpu_vanished_for",
+    "monitoring_gpu_throttling_window",
 )
 # Object names the rules match, quoted into PromQL.
 NAMES = ("monitoring_job", "monitoring_agent_container", "monitoring_hpa_name", "monitoring_redis_statefulset")
@@ -43,6 +45,8 @@ VARIABLES = (
     "monitoring_mcp_latency_seconds",
     "monitoring_memory_ratio",
     "monitoring_cpu_throttling_ratio",
+    "monitoring_gpu_fatal_xids",
+    "monitoring_gpu_throttling_ratio",
     "monitoring_dashboard_namespace",
     "monitoring_slo_availability_percent",
     "monitoring_slo_latency_percent",
@@ -128,6 +132,14 @@ def check(v: dict) -> list[str]:
     p.add(_between(v["monitoring_cpu_throttling_ratio"], 0, 1),
           "monitoring_cpu_throttling_ratio must be a ratio greater than 0 and less than 1, "
           f"got '{text(v['monitoring_cpu_throttling_ratio'])}'")
+    xids = v["monitoring_gpu_fatal_xids"]
+    p.add(isinstance(xids, list) and len(xids) > 0
+          and all(not isinstance(x, bool) and as_int(x) is not None and 1 <= as_int(x) <= 999 for x in xids),
+          "monitoring_gpu_fatal_xids must be a non-empty list of Xid codes, whole numbers from 1 to 999 "
+          f"(e.g. [48, 79]), got {text(xids)}")
+    p.add(_between(v["monitoring_gpu_throttling_ratio"], 0, 1),
+          "monitoring_gpu_throttling_ratio must be a ratio greater than 0 and less than 1, "
+          f"got '{text(v['monitoring_gpu_throttling_ratio'])}'")
     for name in SLO_OBJECTIVES:
         # Past 100 - 100/14.4 the fastest burn rate of the budget exceeds 100 % errors: no page.
         p.add(_between(v[name], 0, 100) and error_budget(as_number(v[name])) * FASTEST_BURN < 1,
