@@ -21,6 +21,7 @@ VALID = {
     "agent_replicas": 2,
     "autoscaling_cpu_utilization": 70,
     "autoscaling_memory_utilization": 80,
+    "autoscaling_gpu_utilization": 75,
     "autoscaling_workflows_per_pod": 10,
     "autoscaling_workflows_metric": "agent_active_workflows",
     "autoscaling_behavior": {
@@ -67,6 +68,7 @@ def test_valid_inventory_passes():
     {"autoscaling_min_replicas": "2", "autoscaling_max_replicas": "4", "agent_replicas": "3"},  # numbers as text
     {"autoscaling_min_replicas": 1, "autoscaling_max_replicas": 1, "agent_replicas": 1, "agent_pdb_min_available": 0},
     {"autoscaling_cpu_utilization": 1, "autoscaling_memory_utilization": 100},
+    {"autoscaling_gpu_utilization": 1}, {"autoscaling_gpu_utilization": "100"},
     {"autoscaling_workflows_metric": "agent:active_workflows"},
     {"autoscaling_behavior": {}},
     {"autoscaling_adapter_configmap": "rules.v2"},
@@ -90,6 +92,9 @@ BAD = [
     ({"autoscaling_cpu_utilization": 0}, "autoscaling_cpu_utilization"),
     ({"autoscaling_cpu_utilization": 101}, "autoscaling_cpu_utilization"),
     ({"autoscaling_memory_utilization": 101}, "autoscaling_memory_utilization"),
+    ({"autoscaling_gpu_utilization": 0}, "autoscaling_gpu_utilization must be a percentage from 1 to 100"),
+    ({"autoscaling_gpu_utilization": 101}, "autoscaling_gpu_utilization"),
+    ({"autoscaling_gpu_utilization": "75%"}, "autoscaling_gpu_utilization"),
     ({"autoscaling_memory_utilization": None}, "autoscaling_memory_utilization"),
     ({"autoscaling_workflows_per_pod": 0}, "autoscaling_workflows_per_pod"),
     ({"autoscaling_workflows_metric": "agent-active-workflows"}, "autoscaling_workflows_metric"),

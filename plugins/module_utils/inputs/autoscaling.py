@@ -27,6 +27,7 @@ VARIABLES = (
     "agent_replicas",
     "autoscaling_cpu_utilization",
     "autoscaling_memory_utilization",
+    "autoscaling_gpu_utilization",
     "autoscaling_workflows_per_pod",
     "autoscaling_workflows_metric",
     "autoscaling_behavior",
@@ -81,6 +82,9 @@ def check(v: dict) -> list[str]:
     p.add(bounded_int(v["autoscaling_memory_utilization"], 1, 100),
           "autoscaling_memory_utilization must be a percentage from 1 to 100, got "
           f"{text(v['autoscaling_memory_utilization'])}")
+    p.add(bounded_int(v["autoscaling_gpu_utilization"], 1, 100),
+          "autoscaling_gpu_utilization must be a percentage from 1 to 100, got "
+          f"{text(v['autoscaling_gpu_utilization'])}")
     per_pod = as_int(v["autoscaling_workflows_per_pod"])
     p.add(per_pod is not None and per_pod >= 1,
           f"autoscaling_workflows_per_pod must be at least 1, got {text(v['autoscaling_workflows_per_pod'])}")
