@@ -26,7 +26,7 @@ description:
     C(gpu_count) (driver vs PCI vs I(gpu_count); it fails when the driver shows no GPU or cannot be
     asked at all, even without I(gpu_count)), C(evidence) (output that cannot be read, such as text that is
     not CSV or XML, or counts that disagree), C(xid) (fatal Xids since boot), C(nvidia_uvm) (C(/dev/nvidia-uvm)
-    present: without it nvidia-smi answers and CUDA does not initialize) and C(fabric_manager) (on
+    present, without which nvidia-smi answers and CUDA does not initialize) and C(fabric_manager) (on
     NVSwitch systems the service active, and every GPU's fabric registration complete as NVML's
     fabric info or nvidia-smi report it, wherever they report one); per GPU
     C(evidence) (readings no board reports, such as a temperature above 200 or C(NaN), fail and are not
@@ -36,12 +36,13 @@ description:
     C(clocks_event_reasons.*)) are understood under both names.
   - I(mode=cluster) reads the Kubernetes API with two lists whatever the pool size (the nodes
     matching I(label_selector), the device-plugin pods matching I(device_plugin_selector)), paged
-    500 objects a page and judged a page at a time, never one call per node. Per node C(ready), C(gpu_capacity) (capacity == I(gpus_per_node)),
-    C(device_plugin_health) (allocatable below capacity: GPUs the device plugin found unhealthy),
+    500 objects a page and judged a page at a time, never one call per node. Per node C(ready),
+    C(gpu_capacity) (capacity == I(gpus_per_node)),
+    C(device_plugin_health) (allocatable below capacity, GPUs the device plugin found unhealthy),
     C(mig_config) (a C(nvidia.com/mig.config.state) label other than C(success)), C(driver_upgrade)
     (C(nvidia.com/gpu-driver-upgrade-state=upgrade-failed)), C(gpu_fault) (a NoSchedule/NoExecute
     taint whose key names GPUs, nvidia or accelerators and the pool does not expect, or such a node
-    condition in its bad state: a C(...Ready)/C(...Healthy) condition not True, any other one True),
+    condition in its bad state, a C(...Ready)/C(...Healthy) condition not True, any other one True),
     C(labels), C(taints) and C(device_plugin) (a Ready device-plugin pod on the node); for the pool
     C(pool_size) and, with I(smoke_test=true), C(smoke).
   - I(mode=cluster) runs in the controller (action plugin, no Python dependency); I(mode=host) runs
