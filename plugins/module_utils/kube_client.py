@@ -346,6 +346,7 @@ class KubeClient:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._resources: dict[str, dict] = {}
+        self._remembered: set[str] = set()  # api versions whose discovery came from another client
 
     # ---- construction ------------------------------------------------------------------------
     @classmethod
@@ -491,8 +492,24 @@ class KubeClient:
             self._local.conn = None
 
     # ---- discovery ---------------------------------------------------------------------------
+    def known_resources(self) -> dict:
+        """What discovery found so far (api version -> kind -> resource), for ``remember_resources``."""
+        return dict(self._resources)
+
+    def remember_resources(self, known: dict) -> None:
+        """Discovery of the same API server by an earlier client of the run (kubectl keeps a
+        discovery cache likewise): an api version found there is not asked again, unless a kind
+        is missing from it (a CRD installed since)."""
+        for api_version, kinds in known.items():
+            if api_version not in self._resources:
+                self._resources[api_version] = kinds
+                self._remembered.add(api_version)
+
     def resource(self, api_version: str, kind: str) -> dict:
         """{'name', 'namespaced', 'base'} of a kind, from the API server's discovery."""
+        if api_version in self._remembered and kind not in self._resources.get(api_version, {}):
+            self._remembered.discard(api_version)
+            self._resources.pop(api_version, None)
         if api_version not in self._resources:
             base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
             try:

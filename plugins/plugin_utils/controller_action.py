@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import time
 
 from ansible import constants as C
@@ -21,7 +24,30 @@ def client_from_args(args: dict, timeout: int | None = None) -> KubeClient:
                                     exec_cache_dir=C.DEFAULT_LOCAL_TMP)
     if timeout:
         client.deadline = time.monotonic() + timeout
+    try:
+        with open(_discovery_file(client), encoding="utf-8") as fh:
+            client.remember_resources(json.load(fh))
+    except (OSError, ValueError):
+        pass  # the run's first task for this API server, or a cache being replaced: ask the server
     return client
+
+
+def _discovery_file(client: KubeClient) -> str:
+    """Where the run's tasks share the API server's discovery: Ansible's private local temporary
+    directory, as the exec plugin's token (removed when the run ends)."""
+    server = f"{client.scheme}://{client.host}:{client.port}{client.prefix}"
+    return os.path.join(C.DEFAULT_LOCAL_TMP, f"discovery-{hashlib.sha256(server.encode()).hexdigest()[:16]}.json")
+
+
+def share_discovery(client: KubeClient) -> None:
+    """Hand what discovery found to the run's next tasks (written whole, then renamed into place)."""
+    path = _discovery_file(client)
+    try:
+        with open(f"{path}.{os.getpid()}", "w", encoding="utf-8") as fh:
+            json.dump(client.known_resources(), fh)
+        os.replace(f"{path}.{os.getpid()}", path)
+    except OSError:
+        pass  # only a cache: the next task asks the server
 
 
 class ControllerAction(ActionBase):
@@ -48,6 +74,7 @@ class KubeAction(ControllerAction):
                 result.update(self.call(client, args))
             finally:
                 client.close()
+                share_discovery(client)
         except (ApplyError, KubeError) as exc:
             raise AnsibleActionFail(str(exc)) from None
         return result

@@ -83,16 +83,16 @@ class Renderer:
         init_plugin_loader([str(ROOT / ".collections")])
         from ansible._internal._datatag._tags import TrustedAsTemplate
         from ansible.parsing.dataloader import DataLoader
-        from ansible.plugins.filter.core import from_yaml_all
         from ansible.template import Templar
         from ansible_collections.agentic.platform.plugins.action import validate_inputs
+        from ansible_collections.agentic.platform.plugins.lookup import objects as objects_lookup
         from ansible_collections.agentic.platform.plugins.module_utils.inputs.common import MISSING, plain
 
         self.trusted, self.Templar, self.MISSING, self.plain = TrustedAsTemplate().tag, Templar, MISSING, plain
-        self.from_yaml_all = from_yaml_all
+        self.parse_objects = functools.partial(yaml.load_all, Loader=objects_lookup.LOADER)
         self.validate_inputs = validate_inputs
         # the action reads each argument spec file per call: once is enough here
-        validate_inputs.yaml = types.SimpleNamespace(safe_load=_cached_yaml)
+        validate_inputs.yaml = types.SimpleNamespace(load=lambda stream, Loader: _cached_yaml(stream))
         self.loader = DataLoader()
         self.steps = site_steps()
         self.template_roles = [s for s in self.steps if (ROOT / "roles" / s / "templates").is_dir()]
@@ -208,8 +208,8 @@ class Renderer:
                     "variable_start_string": "<<", "variable_end_string": ">>"})
             else:
                 rendered = templar.template(self.trusted(text))
-            # parsed as the roles' tasks parse it (ansible.builtin.from_yaml_all), as plain data
-            out[key] = json.loads(json.dumps([d for d in self.from_yaml_all(rendered) if d is not None], default=str))
+            # parsed as the roles' tasks parse it (lookup agentic.platform.objects), as plain data
+            out[key] = json.loads(json.dumps([d for d in self.parse_objects(str(rendered)) if d], default=str))
         return out
 
     @functools.cache  # noqa: B019 - one Renderer per process
