@@ -29,8 +29,8 @@ from localcluster import build, images
 
 NODE_NAME = "real-0"
 NODE_IP = "10.240.0.1"            # on the namespace's loopback device (this kernel has no dummy links)
-POD_CIDR = "10.244.0.0/24"
-CLUSTER_CIDR = "10.244.0.0/16"
+POD_CIDR = "10.245.0.0/24"         # outside kwok's 10.244.0.0/16: policies match pods by address
+CLUSTER_CIDR = "10.244.0.0/15"
 DNS_SERVICE_IP = "10.96.0.10"
 CNI_BIN = "/usr/lib/cni"          # Debian's containernetworking-plugins
 RUNC = "/usr/sbin/runc"           # Debian's runc
@@ -38,6 +38,13 @@ RUNC = "/usr/sbin/runc"           # Debian's runc
 # inventories' converges keep running on kwok.
 TAINT = {"key": "agentic.platform/real-node", "value": "true", "effect": "NoSchedule"}
 COMPONENTS = ["nodeproxy", "containerd", "kubelet", "kube-proxy", "kube-router"]
+# Files each component reads only at start (under the node's directory): a change restarts it.
+CONFIG_FILES = {
+    "containerd": ["containerd/config.toml"],
+    "kubelet": ["kubelet/config.yaml", "kubelet.kubeconfig"],
+    "kube-proxy": ["kube-proxy.yaml", "kube-proxy.kubeconfig"],
+    "kube-router": ["kube-router-firewall.kubeconfig"],
+}
 
 
 def netns(name: str) -> str:
@@ -346,15 +353,22 @@ def up(name: str, spec: dict, cluster_dir: Path, wait) -> None:
     ensure_cgroup_root(name)
     ensure_volumes(name)
     archives = images.build_images()
+    def configs() -> dict[str, list[str | None]]:
+        return {c: [(node_dir(cluster_dir) / f).read_text() if (node_dir(cluster_dir) / f).exists() else None
+                    for f in files] for c, files in CONFIG_FILES.items()}
+
+    before = configs()
     commands = _write_configs(name, spec, cluster_dir)
+    reconfigured = {c for c, texts in configs().items() if texts != before[c]}
     # Before the components: kube-router's RBAC, DNS, the `kubernetes` Service's endpoints.
     kubectl(name, "apply", "--server-side", "--field-manager=localcluster", "--force-conflicts", "-f", "-",
             input_text=yaml.safe_dump_all(cluster_manifests(name, spec)))
     running = {c: pid for c, pid in read_pids(cluster_dir).items() if _alive(pid)}
     for component in COMPONENTS:
-        if component in running and _cmdline(running[component]) == commands[component]:
+        if component in running and _cmdline(running[component]) == commands[component] \
+                and component not in reconfigured:
             continue
-        if component in running:  # started with other flags (an older localcluster): restart it
+        if component in running:  # started with other flags or files (an older localcluster): restart it
             _stop_group(running[component])
         if component == "kube-router":
             # It looks its node up once, at start.

@@ -9,6 +9,7 @@ deny all, DNS to kube-dns, agent -> Redis 6379.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 import time
@@ -175,6 +176,9 @@ def test_restricted_pods_run_as_non_root_with_a_read_only_root_filesystem(stack)
     assert denied.returncode != 0 and "Read-only file system" in denied.stderr
     pods = stack["kubectl"].json("-n", stack["ns"], "get", "pods")["items"]
     assert pods and all(p["spec"]["nodeName"] == node.NODE_NAME for p in pods)
+    # Addresses of the node's own network, never one a kwok pod may hold (the policies match by address).
+    assert all(ipaddress.ip_address(p["status"]["podIP"]) in ipaddress.ip_network(node.POD_CIDR) for p in pods)
+    assert not ipaddress.ip_network(node.POD_CIDR).overlaps(ipaddress.ip_network(cluster.KWOK_POD_CIDR))
     # Pod Security "restricted" is enforced: a root pod is refused at admission.
     refused = stack["kubectl"].apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "root"},
                                       "spec": {"containers": [{"name": "c", "image": images.REDIS_IMAGE}]}},
