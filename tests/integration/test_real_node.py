@@ -5,6 +5,14 @@ One namespace holds Redis (Debian's redis-server with an ACL user `agent`), an a
 from agent-runtime/ whose readiness depends on Redis, and two client pods: one with the
 agent's labels, one without. The NetworkPolicies are the shape the namespace step ships:
 deny all, DNS to kube-dns, agent -> Redis 6379.
+
+Each test was seen failing with what it proves removed (a copy of the checkout against the
+cluster `selftest`): kube-router killed and its KUBE-ROUTER-* chains flushed -> the stranger and
+the client's egress to the API server connect ("ok" != "refused"); kube-proxy killed and its
+nftables table deleted -> `redis` by Service name fails, so do DNS and the agent's readiness; the
+agent's readinessProbe removed -> its endpoint stays ready with Redis gone; the namespace's
+restricted label removed -> a root pod is admitted; kube-router's certificate in system:masters
+-> the identity test; `up` rewriting the node's configuration -> the up-again test.
 """
 
 from __future__ import annotations
