@@ -16,7 +16,7 @@ description:
   - Generates what nobody gave and the cluster does not hold, in the controller (random passwords,
     an RSA JWT signing key pair, a development TLS chain (an ECDSA CA and a server certificate it
     signs)). Needs the Python package C(cryptography) for the key pair and the chain.
-  - Changes nothing. Returns the values: use it only on a task with C(no_log).
+  - Changes nothing. Returns the values, so use it only on a task with C(no_log).
 options:
   name:
     description: The Secret's name.

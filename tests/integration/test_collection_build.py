@@ -20,7 +20,7 @@ def test_collection_builds_installs_and_documents_every_module(tmp_path):
     assert build.returncode == 0, build.stderr
     tarball = next(tmp_path.glob("agentic-platform-*.tar.gz"))
     install_dir = tmp_path / "installed"
-    # --no-deps: kubernetes.core and community.crypto come from the `ansible` package here.
+    # --no-deps: kubernetes.core comes from the `ansible` package here.
     inst = subprocess.run(
         [BIN / "ansible-galaxy", "collection", "install", "--force", "--no-deps", "-p", install_dir, tarball],
         capture_output=True, text=True, check=False)
