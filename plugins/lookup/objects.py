@@ -75,5 +75,6 @@ class LookupModule(LookupBase):
             templar = self._templar.copy_with_new_env(available_variables=layered, searchpath=searchpath)
             text = templar.template(trust_as_template(self._loader.get_text_file_contents(path)),
                                     escape_backslashes=False, overrides=overrides)
-            objects += [doc for doc in yaml.load_all(str(text), Loader=LOADER) if doc]
+            # A template that renders nothing comes back as None (not the text "None").
+            objects += [doc for doc in yaml.load_all("" if text is None else str(text), Loader=LOADER) if doc]
         return [objects]

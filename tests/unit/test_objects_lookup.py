@@ -31,3 +31,11 @@ def test_every_template_renders_into_one_list_of_objects(tmp_path):
     assert [o["kind"] for o in both[0]] == ["ConfigMap", "Extra", "Service"]
     assert both[0][0]["metadata"]["name"] == "{{ name }}"  # with << >>, {{ }} is text
     assert both[0][2]["metadata"] == {"name": "web-svc", "note": "{{ x }}"}
+
+
+def test_a_template_that_renders_nothing_gives_no_object(tmp_path):
+    """An empty rendering comes back from the templar as None: no object, not the string "None"."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "off.yml.j2").write_text("{% if on %}\nkind: ConfigMap\n{% endif %}\n")
+    (tmp_path / "templates" / "b.yml.j2").write_text("kind: Service\n")
+    assert run(tmp_path, ["off.yml.j2", "b.yml.j2"], {"on": False}) == [[{"kind": "Service"}]]
