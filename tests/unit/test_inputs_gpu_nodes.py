@@ -35,6 +35,9 @@ VALID = {
     "gpu_nodes_dra_driver_image": "nvcr.io/nvidia/k8s-dra-driver-gpu",
     "gpu_nodes_dra_driver_version": "v25.8.0",
     "gpu_nodes_dra_device_class": "gpu.nvidia.com",
+    "gpu_nodes_dcgm_exporter_image": "nvcr.io/nvidia/k8s/dcgm-exporter",
+    "gpu_nodes_dcgm_exporter_version": "4.2.3-4.1.3-ubuntu22.04",
+    "gpu_nodes_dcgm_exporter_monitor_labels": {"release": "kube-prometheus-stack"},
     "gpu_nodes_gate_smoke_test": False,
 }
 
@@ -189,3 +192,20 @@ def test_dra_allocation_inputs():
     assert problems(gpu_nodes_allocation="dra", gpu_nodes_gate_smoke_test=True) == [
         "gpu_nodes_gate_smoke_test asks for a GPU as nvidia.com/gpu: it needs gpu_nodes_allocation device-plugin"]
     assert problems(gpu_nodes_gate_smoke_test=True) == []
+
+
+@pytest.mark.parametrize(("values", "phrase"), [
+    ({"gpu_nodes_dcgm_exporter_image": "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3"}, "gpu_nodes_dcgm_exporter_image"),
+    ({"gpu_nodes_dcgm_exporter_version": "latest"}, "gpu_nodes_dcgm_exporter_version 'latest' must be a DCGM"),
+    ({"gpu_nodes_dcgm_exporter_version": "v4.2.3"}, "gpu_nodes_dcgm_exporter_version"),
+    ({"gpu_nodes_dcgm_exporter_monitor_labels": {"release": "kube prometheus"}},
+     "gpu_nodes_dcgm_exporter_monitor_labels must map label keys"),
+])
+def test_dcgm_exporter_inputs(values, phrase):
+    found = gpu_nodes.check({**VALID, **values})
+    assert len(found) == 1 and phrase in found[0], found
+
+
+def test_dcgm_exporter_tags_of_its_releases_pass():
+    for tag in ("4.2.3-4.1.3-ubuntu22.04", "3.3.9-3.6.1-ubi9", "4.4.0-4.5.1"):
+        assert gpu_nodes.check({**VALID, "gpu_nodes_dcgm_exporter_version": tag}) == []

@@ -14,6 +14,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.inputs.common imp
     Problems,
     as_int,
     is_image_reference,
+    is_labels,
     is_taint,
     text,
 )
@@ -25,10 +26,13 @@ VARIABLES = (
     "gpu_nodes_device_plugin_priority_class", "gpu_nodes_runtime_handler", "gpu_nodes_gate_smoke_image",
     "gpu_nodes_allocation", "gpu_nodes_dra_driver_image", "gpu_nodes_dra_driver_version",
     "gpu_nodes_dra_device_class", "gpu_nodes_gate_smoke_test",
+    "gpu_nodes_dcgm_exporter_image", "gpu_nodes_dcgm_exporter_version", "gpu_nodes_dcgm_exporter_monitor_labels",
 )
 
 RELEASE_TAG = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+([-.][0-9A-Za-z.-]+)?$")
 EXTENDED_RESOURCE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+# The DCGM exporter's tags: <exporter version>-<DCGM version>[-<base image>].
+DCGM_EXPORTER_TAG = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+-[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$")
 MAX_GATE_SECONDS = 3600
 OWN_LABEL_PREFIX = "app.kubernetes.io/"  # the role sets these on the pools' nodes
 MAX_TIME_SLICING_REPLICAS = 64
@@ -130,6 +134,16 @@ def check(v: dict) -> list[str]:
     p.add(_full(DNS1123_LABEL, v["gpu_nodes_runtime_handler"]),
           f"gpu_nodes_runtime_handler '{text(v['gpu_nodes_runtime_handler'])}' must be a RuntimeClass handler "
           "(a DNS-1123 label, like nvidia)")
+    p.add(_repository(v["gpu_nodes_dcgm_exporter_image"]),
+          f"gpu_nodes_dcgm_exporter_image '{text(v['gpu_nodes_dcgm_exporter_image'])}' must be an image repository "
+          "without a tag or digest (like nvcr.io/nvidia/k8s/dcgm-exporter): the role appends "
+          "gpu_nodes_dcgm_exporter_version")
+    p.add(_full(DCGM_EXPORTER_TAG, v["gpu_nodes_dcgm_exporter_version"]),
+          f"gpu_nodes_dcgm_exporter_version '{text(v['gpu_nodes_dcgm_exporter_version'])}' must be a DCGM exporter "
+          "tag like 4.2.3-4.1.3-ubuntu22.04 (<exporter>-<DCGM>[-<base image>])")
+    p.add(is_labels(v["gpu_nodes_dcgm_exporter_monitor_labels"]),
+          "gpu_nodes_dcgm_exporter_monitor_labels must map label keys to label values (e.g. release: "
+          f"kube-prometheus-stack), got {text(v['gpu_nodes_dcgm_exporter_monitor_labels'])}")
     dra = v["gpu_nodes_allocation"] == "dra"
     p.add(_repository(v["gpu_nodes_dra_driver_image"]),
           f"gpu_nodes_dra_driver_image '{text(v['gpu_nodes_dra_driver_image'])}' must be an image repository without "
