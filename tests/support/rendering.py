@@ -209,7 +209,8 @@ class Renderer:
             else:
                 rendered = templar.template(self.trusted(text))
             # parsed as the roles' tasks parse it (lookup agentic.platform.objects), as plain data
-            out[key] = json.loads(json.dumps([d for d in self.parse_objects(str(rendered)) if d], default=str))
+            # (a template that renders nothing, such as one for another mode, gives None: no object)
+            out[key] = json.loads(json.dumps([d for d in self.parse_objects(str(rendered or "")) if d], default=str))
         return out
 
     @functools.cache  # noqa: B019 - one Renderer per process
