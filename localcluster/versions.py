@@ -43,6 +43,9 @@ TOOL_COMPONENTS = {
     # An OpenTelemetry Collector of core components (OTLP receiver, debug exporter): main.go
     # in gomod/otelcol; the runtime's tracing tests send it spans.
     "otelcol": (["agentic.platform/localcluster/otelcol"], "go.opentelemetry.io/collector/otelcol"),
+    # The Grafana dashboard linter (main.go in gomod/dashlint: the Grafana Foundation SDK's strict
+    # dashboard types, dashboard-linter's rules, Prometheus's PromQL parser); the monitoring tests run it.
+    "dashlint": (["agentic.platform/localcluster/dashlint"], "github.com/grafana/grafana-foundation-sdk/go"),
 }
 
 # Wrapper module directory of a component when it is not the component's own name.

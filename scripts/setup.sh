@@ -46,3 +46,6 @@ say "Local cluster binaries and the real node's images (the first build download
 
 say "OpenTelemetry Collector for the runtime's tracing tests (core components only; cold: about 4 min of CPU, 6 min on 2 busy cores)"
 .venv/bin/python -c "from localcluster import build; build.build_component('otelcol')"
+
+say "Grafana dashboard linter for the monitoring tests (Grafana Foundation SDK and Prometheus's PromQL parser; cold: about 10 min on 2 busy cores, mostly downloading modules)"
+.venv/bin/python -c "from localcluster import build; build.build_component('dashlint')"
