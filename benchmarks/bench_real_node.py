@@ -1,7 +1,7 @@
 """Real node figures: node start to Ready, agent pod start to Ready, site.yml onto the real node
 against site.yml onto kwok (same run, same cluster); cold build with --cold.
 
-    .venv/bin/python benchmarks/bench_real_node.py [--runs 3] [--cold]
+    .venv/bin/python benchmarks/bench_real_node.py [--runs 3] [--cold] [--cluster bench]
 
 --cold builds the node's components (kubelet + kube-proxy, containerd, CoreDNS, kube-router)
 and its images into empty caches with empty Go build and module caches: what a new machine
@@ -30,7 +30,7 @@ from site_support import recycle_volumes, run_site  # noqa: E402
 
 from localcluster import build, cluster, images, node, versions  # noqa: E402
 
-NAME = "bench"  # stopped and purged here: never the shared `local`
+NAME = "bench"  # stopped and purged here (--cluster): never the shared `local`
 
 
 def cold_build() -> None:
@@ -104,10 +104,15 @@ class _Kubectl:
 
 
 def main() -> None:
+    global NAME  # the functions above measure this cluster
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cold", action="store_true", help="also time a from-scratch build (many minutes)")
+    parser.add_argument("--cluster", default=NAME, help="a cluster with real_node, stopped and purged here")
     args = parser.parse_args()
+    if args.cluster == "local" or not cluster.cluster_spec(args.cluster).get("real_node"):
+        raise SystemExit(f"--cluster {args.cluster}: a cluster with real_node other than the shared local")
+    NAME = args.cluster
     if args.cold:
         cold_build()
 
