@@ -23,8 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE_PACKAGES = ["python3", "redis-server"]
 APT_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 AGENT_SOURCE = ROOT / "agent-runtime" / "src" / "agentic_runtime"
-# The agent image's only dependency (pure Python): the version agent-runtime/Containerfile pins.
-PROMETHEUS_CLIENT = "prometheus-client==0.26.0"
+# The agent image's packages, as agent-runtime/Containerfile installs them (the runtime and its
+# otlp extra, so that the ConfigMap's jaeger.enabled turns tracing on): the versions
+# requirements.txt pins, with their dependencies.
+AGENT_PACKAGES = ["prometheus-client==0.26.0", "opentelemetry-sdk==1.45.2",
+                  "opentelemetry-exporter-otlp-proto-http==1.45.2"]
 PYTHON_SITE = "usr/local/lib/python3.11/dist-packages"
 
 
@@ -157,18 +160,23 @@ def pause_binary() -> Path:
 
 
 def _agent_layer() -> bytes:
-    """agentic_runtime and prometheus_client, installed where Debian's python3 finds them."""
-    wheels = images_dir() / "wheels"
-    if not any(wheels.glob("prometheus_client-*.whl")):
-        subprocess.run([str(ROOT / ".venv" / "bin" / "pip"), "download", "-q", "--no-deps", "--only-binary=:all:",
-                        "-d", str(wheels), PROMETHEUS_CLIENT], check=True)
+    """agentic_runtime and AGENT_PACKAGES (wheels for bookworm's Python 3.11), installed where
+    Debian's python3 finds them."""
+    wheels = images_dir() / "wheels-agent"
+    marker = wheels / ("ok-" + _sha256(json.dumps(AGENT_PACKAGES).encode())[:16])
+    if not marker.exists():
+        shutil.rmtree(wheels, ignore_errors=True)
+        # The virtual environment's Python is the image's (3.11) on the same Debian release.
+        subprocess.run([str(ROOT / ".venv" / "bin" / "pip"), "download", "-q", "--only-binary=:all:",
+                        "-d", str(wheels), *AGENT_PACKAGES], check=True)
+        marker.touch()
     import zipfile
-    wheel = next(wheels.glob("prometheus_client-*.whl"))
     files = _tree(AGENT_SOURCE, f"{PYTHON_SITE}/agentic_runtime")
-    with zipfile.ZipFile(wheel) as z:
-        for entry in z.namelist():
-            if not entry.endswith("/"):
-                files[f"{PYTHON_SITE}/{entry}"] = (z.read(entry), 0o644)
+    for wheel in sorted(wheels.glob("*.whl")):
+        with zipfile.ZipFile(wheel) as z:
+            for entry in z.namelist():
+                if not entry.endswith("/"):
+                    files[f"{PYTHON_SITE}/{entry}"] = (z.read(entry), 0o644)
     return _layer(files)
 
 
