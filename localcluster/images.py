@@ -199,8 +199,58 @@ def build_images() -> dict[str, Path]:
     return {ref: write_oci_archive(ref, layers, config) for ref, (layers, config) in refs.items()}
 
 
+# What the secret rotation Job runs (docs/examples/rotation-cronjob.yaml): ansible-core and the
+# Python packages the rotation module needs (redis for the ACL, cryptography for JWT keys; the API
+# server is spoken to with the standard library), the versions requirements.txt pins.
+ROTATION_PACKAGES = ["ansible-core==2.19.14", "cryptography==50.0.2", "redis==8.1.0",
+                     "async-timeout==5.0.1"]  # redis needs it below Python 3.11.3 (bookworm has 3.11.2)
+# This checkout, as the example's image holds it: the playbooks and inventories under its working
+# directory, the collection where its ansible.cfg looks (collections_path ./.collections).
+ROTATION_TREE = ("ansible.cfg", "galaxy.yml", "meta", "playbooks", "plugins", "roles", "inventories")
+ROTATION_HOME = "opt/agentic-platform"
+ANSIBLE_PLAYBOOK = b"""#!/usr/bin/python3
+import sys
+from ansible.cli.playbook import main
+sys.exit(main())
+"""
+
+
+def _rotation_layer() -> bytes:
+    """ansible-core and its dependencies (wheels for bookworm's Python 3.11), an ansible-playbook
+    command, and the collection."""
+    wheels = images_dir() / "wheels-rotation"
+    marker = wheels / ("ok-" + _sha256(json.dumps(ROTATION_PACKAGES).encode())[:16])
+    if not marker.exists():
+        # The virtual environment's Python is the image's (3.11) on the same Debian release.
+        subprocess.run([str(ROOT / ".venv" / "bin" / "pip"), "download", "-q", "--only-binary=:all:",
+                        "-d", str(wheels), *ROTATION_PACKAGES], check=True)
+        marker.touch()
+    import zipfile
+    files = {"usr/local/bin/ansible-playbook": (ANSIBLE_PLAYBOOK, 0o755)}
+    for wheel in sorted(wheels.glob("*.whl")):
+        with zipfile.ZipFile(wheel) as z:
+            for entry in z.namelist():
+                if not entry.endswith("/"):
+                    files[f"{PYTHON_SITE}/{entry}"] = (z.read(entry), 0o644)
+    collection = f"{ROTATION_HOME}/.collections/ansible_collections/agentic/platform"
+    for name in ROTATION_TREE:
+        for dest in (ROTATION_HOME, collection):
+            source = ROOT / name
+            files.update(_tree(source, f"{dest}/{name}") if source.is_dir()
+                         else {f"{dest}/{name}": (source.read_bytes(), 0o644)})
+    return _layer(files)
+
+
+def rotation_image() -> dict[str, Path]:
+    """The rotation Job's image (built on demand, not at node start): ref -> OCI archive."""
+    config = {"User": "10001:10001", "WorkingDir": "/" + ROTATION_HOME,
+              "Env": ["LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1", "PATH=/usr/local/bin:/usr/bin:/bin"]}
+    return {ROTATION_IMAGE: write_oci_archive(ROTATION_IMAGE, [base_rootfs(), _rotation_layer()], config)}
+
+
 # Names the images carry in containerd (and in pod specs that run on the real node).
 PAUSE_IMAGE = "localhost/agentic/pause:1"
 COREDNS_IMAGE = "localhost/agentic/coredns:" + build.required_version("coredns", versions.NODE_COMPONENTS["coredns"][1])
 AGENT_IMAGE = "localhost/agentic/mcp-agent:0.1.0"
 REDIS_IMAGE = "localhost/agentic/redis:7.0"
+ROTATION_IMAGE = "localhost/agentic/platform-ansible:0.1.0"

@@ -8,11 +8,15 @@ it, and the pods' own view of the mounted Secret (the real kubelet's refresh) is
   with the role's default drain (which must cover the kubelet's refresh of the mounted files).
 - JWT: the new public key is in the running pods' files (JWKS) before it signs, and after the
   switch the previous key stays there for the overlap.
+- The rotation CronJob of docs/examples/ runs as a Job on the real node (its image built here by
+  localcluster/images.py) under the namespace step's NetworkPolicies and rotates: the policies let
+  it reach the API server and Redis. The istiod egress policy is checked as the API server stored it.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import re
@@ -26,7 +30,7 @@ import pytest
 import yaml
 from site_support import ROOT, ansible_env, recycle_volumes, run_site
 
-from localcluster import images, node
+from localcluster import cluster, images, node
 
 pytestmark = pytest.mark.cluster
 
@@ -79,6 +83,7 @@ while not os.path.exists("/tmp/stop"):
     if digest not in seen:
         seen.add(digest)
         stats["passwords_seen"] += 1
+        stats["new_file_at"] = time.time()  # the kubelet's refresh, as this pod sees it
     try:
         sock, reply = session(password)
         with sock:
@@ -98,7 +103,7 @@ while not os.path.exists("/tmp/stop"):
     time.sleep(0.05)
 sock, reply = session(open(PATH).read().strip())
 with sock:
-    stats["stored"] = int(command(sock, "LLEN", KEY)[1:])
+    stats["stored"] = int(command(sock, "LLEN", KEY)[1:]) if reply == "+OK" else reply[:60]
 sock, reply = session(first)
 sock.close()
 stats["first_password_now"] = reply.split(" ")[0]
@@ -122,10 +127,20 @@ def _connection(kubectl) -> list[str]:
     return ["-e", f"agentic_kubeconfig={kubectl.kubeconfig}", "-e", f"agentic_context=agentic-{kubectl.name}"]
 
 
+def _apiserver_endpoints(kubectl) -> dict:
+    """The namespace step's API server egress narrowed to this cluster's endpoints, as an operator
+    does (docs/rotation.md): what a NetworkPolicy sees after the Service's address is translated."""
+    slices = kubectl.json("-n", "default", "get", "endpointslices", "-l", "kubernetes.io/service-name=kubernetes")
+    addresses = sorted({a for s in slices["items"] for e in s["endpoints"] for a in e["addresses"]})
+    ports = sorted({p["port"] for s in slices["items"] for p in s["ports"]})
+    return {"namespace_apiserver_cidrs": [{"cidr": f"{a}/32"} for a in addresses], "namespace_apiserver_ports": ports}
+
+
 @pytest.fixture(scope="module")
 def converged(real_node):
     ns = f"rr-{uuid.uuid4().hex[:8]}"
-    run = run_site(ns, "-e", VARS, *_connection(real_node), as_json=False)
+    run = run_site(ns, "-e", VARS, *_connection(real_node), "-e", json.dumps(_apiserver_endpoints(real_node)),
+                   as_json=False)
     assert run.rc == 0, run.output[-3000:]
     yield ns
     real_node.run("delete", "namespace", ns, "--wait=false", check=False)
@@ -147,21 +162,37 @@ def _secret(kubectl, ns: str) -> dict[str, str]:
 
 class PortForward:
     """kubectl port-forward to Redis's Service: how a play outside the cluster reaches it (the
-    tunnel enters the pod's own network namespace, as an operator's does)."""
+    tunnel enters the pod's own network namespace, as an operator's does). kubectl exits when a
+    forwarded stream fails; it is started again on the same local port."""
 
     def __init__(self, kubectl, ns: str):
-        self.proc = subprocess.Popen([kubectl.binary, f"--kubeconfig={kubectl.kubeconfig}", "-n", ns,
-                                      "port-forward", "svc/redis", ":6379"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        line = self.proc.stdout.readline()
+        self.argv = [kubectl.binary, f"--kubeconfig={kubectl.kubeconfig}", "-n", ns, "port-forward", "svc/redis"]
+        self.stopping = threading.Event()
+        self.proc = self._start(":6379")
+        self.port = self.listening
+        self.supervisor = threading.Thread(target=self._keep_up, daemon=True)
+        self.supervisor.start()
+
+    def _start(self, ports: str) -> subprocess.Popen:
+        proc = subprocess.Popen([*self.argv, ports], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = proc.stdout.readline()
         match = re.search(r"127\.0\.0\.1:(\d+)", line)
         if not match:
-            self.close()
+            proc.kill()
             raise AssertionError(f"port-forward did not start: {line}")
-        self.port = int(match.group(1))
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()  # keep its pipe drained
+        self.listening = int(match.group(1))
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep its pipe drained
+        return proc
+
+    def _keep_up(self) -> None:
+        while not self.stopping.is_set():
+            if self.proc.poll() is not None:
+                self.proc = self._start(f"{self.port}:6379")
+            time.sleep(0.2)
 
     def close(self) -> None:
+        self.stopping.set()
+        self.supervisor.join()
         self.proc.terminate()
         self.proc.wait(timeout=10)
 
@@ -202,8 +233,20 @@ def _redis_ready_endpoints(kubectl, ns: str) -> int:
     return sum(1 for s in slices for e in s.get("endpoints") or [] if e["conditions"].get("ready"))
 
 
+def _fast_agent_roll(kubectl, ns: str) -> None:
+    """The agent's probes without their initial delays (agentic_runtime is Ready within seconds):
+    the rotation's roll then ends well before the kubelet's next sync of other pods, the case in
+    which a drain shorter than the kubelet's refresh removes a password those pods still read."""
+    probes = ("startupProbe", "readinessProbe")
+    patch = [{"op": "replace", "path": f"/spec/template/spec/containers/0/{probe}/{field}", "value": value}
+             for probe in probes for field, value in (("initialDelaySeconds", 0), ("periodSeconds", 1))]
+    kubectl.run("-n", ns, "patch", "deployment", "mcp-agent", "--type=json", "-p", json.dumps(patch))
+    kubectl.run("-n", ns, "rollout", "status", "deployment/mcp-agent", "--timeout=300s")
+
+
 def test_redis_rotation_with_in_cluster_writers_loses_nothing(converged, real_node, tmp_path):
     ns, kubectl = converged, real_node
+    _fast_agent_roll(kubectl, ns)
     writers = [f"writer-{i}" for i in range(2)]
     for name in writers:
         kubectl.apply(_writer_pod(kubectl, ns, name), "-n", ns)
@@ -243,12 +286,16 @@ def test_redis_rotation_with_in_cluster_writers_loses_nothing(converged, real_no
         kubectl.run("-n", ns, "wait", "--for=jsonpath={.status.phase}=Succeeded", f"pod/{name}", "--timeout=60s")
         stats[name] = json.loads(kubectl.run("-n", ns, "logs", name).stdout.strip().splitlines()[-1])
     after = _secret(kubectl, ns)
+    history = json.loads(kubectl.json("-n", ns, "get", "secret", "agentic-ai-secrets")["metadata"]["annotations"][
+        "rotation.agentic.platform/redis-password"])["history"]
+    old_removed = dt.datetime.fromisoformat(next(at for phase, at in history if phase == "old-removed")).timestamp()
     assert after["redis-password"] != before["redis-password"]
     assert "redis-password-previous" not in after and "redis-password-next" not in after
     for name, s in stats.items():
         assert s["auth_failures"] == 0 and s["errors"] == 0, (name, s)
         assert s["acked"] > 0 and s["stored"] == s["acked"], (name, s)  # every acknowledged write is there
         assert s["passwords_seen"] == 2, (name, s)  # the kubelet delivered the new file to the running pod
+        assert s["new_file_at"] < old_removed, (name, s, history)  # ... before the drain ended
         assert s["first_password_now"] == "-WRONGPASS", (name, s)  # and the old password is gone
     redis_pod = kubectl.json("-n", ns, "get", "pod", "redis-0")
     status = redis_pod["status"]["containerStatuses"][0]
@@ -302,3 +349,48 @@ def test_jwt_rotation_publishes_the_new_key_to_running_pods_before_it_signs(conv
     output = published.stdout + promoted.stdout + published.stderr + promoted.stderr
     for private in (first_private, secret["jwt-private-key"]):
         assert private.splitlines()[1] not in output  # a PEM body line of either signing key
+
+
+def _example_objects(ns: str) -> list[dict]:
+    """docs/examples/rotation-cronjob.yaml in the test namespace, with the image built here, placed
+    on the real node, rotating the Redis password now (a short drain: no other client here)."""
+    objects = list(yaml.safe_load_all((ROOT / "docs" / "examples" / "rotation-cronjob.yaml").read_text()))
+    for obj in objects:
+        obj["metadata"]["namespace"] = ns
+        if obj["kind"] == "RoleBinding":
+            obj["subjects"][0]["namespace"] = ns
+        if obj["kind"] == "CronJob":
+            pod = obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            pod.update(nodeSelector={"kubernetes.io/hostname": node.NODE_NAME},
+                       tolerations=[{**node.TAINT, "operator": "Equal"}])
+            container = pod["containers"][0]
+            container.update(image=images.ROTATION_IMAGE, imagePullPolicy="Never")
+            container["args"] += ["-e", json.dumps({"agentic_namespace": ns, "rotation_force": True,
+                                                    "rotation_jwt_enabled": False, "rotation_redis_drain_seconds": 5})]
+    return objects
+
+
+def test_the_rotation_cronjob_example_runs_under_the_shipped_network_policies(converged, real_node):
+    ns, kubectl = converged, real_node
+    node.import_images(cluster.cluster_dir(kubectl.name), images.rotation_image())
+    before = _secret(kubectl, ns)
+    for obj in _example_objects(ns):
+        kubectl.apply(obj)
+    kubectl.run("-n", ns, "create", "job", "--from=cronjob/agentic-secret-rotation", "rotate-now")
+    done = kubectl.run("-n", ns, "wait", "--for=condition=Complete", "job/rotate-now", "--timeout=420s", check=False)
+    logs = kubectl.run("-n", ns, "logs", "job/rotate-now", "--tail=40", check=False).stdout
+    assert done.returncode == 0, logs
+    assert re.search(r"ok=\d+\s+changed=[1-9]", logs), logs
+    after = _secret(kubectl, ns)
+    assert after["redis-password"] != before["redis-password"] and "redis-password-previous" not in after
+    for value in (before["redis-password"], after["redis-password"], after["redis-admin-password"]):
+        assert value not in logs
+
+
+def test_sidecars_may_reach_istiod(converged, real_node):
+    policy = real_node.json("-n", converged, "get", "networkpolicy", "allow-istiod-egress")["spec"]
+    assert policy["podSelector"] == {} and policy["policyTypes"] == ["Egress"]
+    (rule,) = policy["egress"]
+    assert rule["to"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+                           "podSelector": {"matchLabels": {"app": "istiod"}}}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 15012}]

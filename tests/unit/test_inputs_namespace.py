@@ -37,6 +37,12 @@ VALID = {
     "namespace_agent_api_peers": [],
     "namespace_pod_security_version": "latest",
     "namespace_quota_enabled": True,
+    "namespace_rotation_pod_labels": {"app.kubernetes.io/name": "secret-rotation"},
+    "namespace_apiserver_cidrs": [{"cidr": "0.0.0.0/0"}],
+    "namespace_apiserver_ports": [443, 6443],
+    "namespace_istiod_namespace": "istio-system",
+    "namespace_istiod_pod_labels": {"app": "istiod"},
+    "namespace_istiod_ports": [15012],
 }
 # The other steps' pods the quota and LimitRange must admit: undefined when the role runs alone,
 # the role defaults in site.yml (roles/agent, roles/redis, roles/autoscaling defaults).
@@ -92,6 +98,8 @@ def test_valid_inventory_has_no_problem():
                                    {"ipBlock": {"cidr": "192.168.0.0/16"}},
                                    {"namespaceSelector": {}}]},
     {"namespace_pod_security_version": "v1.31"},
+    {"namespace_apiserver_cidrs": [{"cidr": "10.240.0.1/32"}], "namespace_apiserver_ports": [16443]},
+    {"namespace_apiserver_cidrs": [], "namespace_istiod_ports": [15012, 15010]},
     {**STACK},
     {**STACK, "namespace_quota_enabled": False, "namespace_quota_hard": {"requests.cpu": "1"}},
 ], ids=",".join)
@@ -101,6 +109,14 @@ def test_other_valid_values_pass(changes):
 
 BAD = {
     # name: (changes, what the (only) message must contain)
+    "apiserver-cidr-host-bits": ({"namespace_apiserver_cidrs": [{"cidr": "10.240.0.1/8"}]},
+                                 "namespace_apiserver_cidrs"),
+    "apiserver-cidrs-string": ({"namespace_apiserver_cidrs": "10.0.0.0/8"}, "namespace_apiserver_cidrs"),
+    "apiserver-ports-empty": ({"namespace_apiserver_ports": []}, "namespace_apiserver_ports"),
+    "istiod-port-range": ({"namespace_istiod_ports": [70000]}, "namespace_istiod_ports"),
+    "istiod-namespace-bad": ({"namespace_istiod_namespace": "Istio System"}, "namespace_istiod_namespace"),
+    "istiod-labels-empty": ({"namespace_istiod_pod_labels": {}}, "namespace_istiod_pod_labels"),
+    "rotation-labels-bad": ({"namespace_rotation_pod_labels": {"app": "a b"}}, "namespace_rotation_pod_labels"),
     "compliance-spaces": ({"namespace_compliance": "gdpr hipaa"}, "namespace_compliance 'gdpr hipaa'"),
     "compliance-list": ({"namespace_compliance": ["gdpr"]}, "namespace_compliance"),
     "cost-center-too-long": ({"namespace_cost_center": "x" * 64}, "namespace_cost_center"),

@@ -33,7 +33,8 @@ VARIABLES = (
     "namespace_redis_port", "namespace_agent_api_ports", "namespace_agent_metrics_port",
     "namespace_agent_egress_ports", "namespace_agent_egress_cidrs", "namespace_monitoring_namespace",
     "namespace_dns_namespace", "namespace_agent_api_peers", "namespace_pod_security_version",
-    "namespace_quota_enabled",
+    "namespace_quota_enabled", "namespace_rotation_pod_labels", "namespace_apiserver_cidrs",
+    "namespace_apiserver_ports", "namespace_istiod_namespace", "namespace_istiod_pod_labels", "namespace_istiod_ports",
     # What the stack's own pods request (other steps; MISSING when the role runs alone): the quota
     # and the LimitRange must admit them.
     "agent_replicas", "agent_resources", "agent_gpu_count", "agent_gpu_resource", "redis_resources",
@@ -222,16 +223,20 @@ def check(v: dict) -> list[str]:
               f"namespace_limit_default_request['{resource}'] <= namespace_limit_default['{resource}'] "
               f"<= namespace_limit_max['{resource}'] must hold")
 
-    for name in ("namespace_agent_pod_labels", "namespace_redis_pod_labels", "namespace_dns_pod_labels"):
+    for name in ("namespace_agent_pod_labels", "namespace_redis_pod_labels", "namespace_dns_pod_labels",
+                 "namespace_rotation_pod_labels", "namespace_istiod_pod_labels"):
         p.add(_selector_labels(v[name]), f"{name} must be a non-empty map of label keys to label values")
 
     # One port, or a non-empty list of them; the message shows a single port as a one-element list.
     for name, many in (("namespace_redis_port", False), ("namespace_agent_api_ports", True),
-                       ("namespace_agent_metrics_port", False), ("namespace_agent_egress_ports", True)):
+                       ("namespace_agent_metrics_port", False), ("namespace_agent_egress_ports", True),
+                       ("namespace_apiserver_ports", True), ("namespace_istiod_ports", True)):
         p.add(_ports(v[name]) if many else _port(v[name]),
               f"{name} {_PORTS_RULE}, got {text(v[name]) if many else [v[name]]}")
 
     p.extend(list_problems("namespace_agent_egress_cidrs", v["namespace_agent_egress_cidrs"], cidr_block_problem,
+                           "{cidr, except}"))
+    p.extend(list_problems("namespace_apiserver_cidrs", v["namespace_apiserver_cidrs"], cidr_block_problem,
                            "{cidr, except}"))
     p.extend(list_problems("namespace_agent_api_peers", v["namespace_agent_api_peers"], peer_problem,
                            "NetworkPolicy peers"))
@@ -241,6 +246,6 @@ def check(v: dict) -> list[str]:
           f"namespace_pod_security_version '{text(version)}' must be latest or a Kubernetes minor version like v1.30")
     p.extend(stack_problems(v))
 
-    for name in ("namespace_monitoring_namespace", "namespace_dns_namespace"):
+    for name in ("namespace_monitoring_namespace", "namespace_dns_namespace", "namespace_istiod_namespace"):
         p.add(full(DNS1123_LABEL, v[name]), f"{name} '{text(v[name])}' must be a namespace name (a DNS-1123 label)")
     return p
