@@ -22,24 +22,27 @@ FIELD_MANAGER = "agentic-platform"
 PLACEHOLDER = "release-test-namespace"
 
 
-def render_region(tmp: Path) -> list[dict]:
-    """The agent step's Deployment, Service, PodDisruptionBudget (2 replicas, at least 1 available)
-    and the mesh step's Istio objects, for a placeholder namespace (replaced in names and hosts by apply_region)."""
+def render_region(tmp: Path, **agent_vars) -> list[dict]:
+    """The agent step's Deployment, Service, PodDisruptionBudget (2 replicas, at least 1 available;
+    ``agent_vars`` over these) and the mesh step's Istio objects, for a placeholder namespace
+    (replaced in names and hosts by apply_region)."""
     agent = render_role_template("agent", "agent.yml.j2", {
         "agentic_namespace": PLACEHOLDER, "agentic_region": "local", "agent_replicas": 2,
-        "agent_pdb_min_available": 1, "agent_version": STABLE["version"], "agent_image": STABLE["image"]}, tmp)
+        "agent_pdb_min_available": 1, "agent_version": STABLE["version"], "agent_image": STABLE["image"],
+        **agent_vars}, tmp)
     mesh = render_role_template("mesh", "mesh.yml.j2", {"agentic_namespace": PLACEHOLDER, "agentic_region": "local"},
                                 tmp)
     return agent + mesh
 
 
-def apply_region(client, rendered: list[dict], namespace: str) -> None:
+def apply_region(client, rendered: list[dict], namespace: str) -> list[dict]:
+    """Applies as the site steps do (their field manager); returns each apply's result."""
     applier = Applier(client, FIELD_MANAGER)
     applier.apply({"apiVersion": "v1", "kind": "ServiceAccount",  # the namespace step's
                    "metadata": {"name": "mcp-agent", "namespace": namespace}})
-    applied = [applier.apply(json.loads(json.dumps(obj).replace(PLACEHOLDER, namespace)))["after"]
-               for obj in rendered]
-    applier.wait([o for o in applied if o["kind"] == "Deployment"], 180)
+    results = [applier.apply(json.loads(json.dumps(obj).replace(PLACEHOLDER, namespace))) for obj in rendered]
+    applier.wait([r["after"] for r in results if r["after"]["kind"] == "Deployment"], 180)
+    return results
 
 
 def live(client, namespace: str) -> dict:

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient
-from ansible_collections.agentic.platform.plugins.module_utils.release import engine
+from ansible_collections.agentic.platform.plugins.module_utils.release import engine, objects
 from ansible_collections.agentic.platform.plugins.module_utils.release.analysis import Limits, Sample
 from release_support import STABLE, apply_region, assert_settled, live, render_region
 
@@ -138,6 +138,39 @@ def test_a_missing_config_snapshot_is_refused_before_any_write(client, region, k
     assert c["envFrom"] == [{"configMapRef": {"name": "agentic-ai-config-0123456789"}}]
     assert {"name": "AGENT_MODEL_VERSION", "value": "m-2"} in c["env"]
     assert stable["spec"]["template"]["metadata"]["labels"]["agentic.platform/model-version"] == "m-2"
+
+
+def test_site_model_version_is_released_with_the_agent_and_agrees_after_promotion(client, namespace, tmp_path):
+    """site.yml's agent step renders agent_model_version as the release does (label and
+    environment); a release without a model version keeps the stable one's on its canary; the same
+    version with another model is refused; and the agent step re-applied with the promoted values
+    in host_vars changes nothing on the Deployment."""
+    apply_region(client, render_region(tmp_path, agent_model_version="m-1"), namespace)
+    template = client.get("apps/v1", "Deployment", "mcp-agent", namespace)["spec"]["template"]
+    env = template["spec"]["containers"][0]["env"]
+    assert template["metadata"]["labels"]["agentic.platform/model-version"] == "m-1"
+    assert {"name": "AGENT_MODEL_VERSION", "value": "m-1"} in env
+    assert {"name": "AGENT_VERSION", "value": "v1.0.0"} in env
+    canaries = []
+
+    def canary_release():
+        canary = client.get("apps/v1", "Deployment", "mcp-agent-canary", namespace)
+        canaries.append(objects.release_of(canary, "mcp-agent"))
+        env = canary["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert {"name": "AGENT_MODEL_VERSION", "value": "m-1"} in env, env
+
+    source = Script(client, namespace, GOOD, during=canary_release)
+    assert release(client, namespace, source, version="v1.5.0", image="agent-registry/mcp-agent:v1.5.0").run()[
+        "phase"] == "promoted"
+    assert canaries and all(c["model_version"] == "m-1" for c in canaries)
+    with pytest.raises(engine.ReleaseError, match="already stable with model version 'm-1', not 'm-2'"):
+        release(client, namespace, None, version="v1.5.0", image="agent-registry/mcp-agent:v1.5.0",
+                model_version="m-2").run()
+    assert release(client, namespace, Script(client, namespace, GOOD), model_version="m-2").run()["phase"] == "promoted"
+    promoted = render_region(tmp_path, agent_version=NEW["version"], agent_image=NEW["image"],
+                             agent_model_version="m-2")
+    results = apply_region(client, promoted, namespace)
+    assert [r["changed"] for r in results if r["ref"].startswith("Deployment")] == [False], results
 
 
 def test_check_mode_shows_the_plan_and_writes_nothing(client, region):

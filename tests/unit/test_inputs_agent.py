@@ -14,6 +14,7 @@ KEYS = ["openai-api-key", "anthropic-api-key", "azure-openai-key", "postgres-use
 VALID = {
     "agent_image": "agent-registry/mcp-agent:v1.0.0",
     "agent_version": "v1.0.0",
+    "agent_model_version": "",
     "agent_replicas": 2,
     "agent_pdb_min_available": 1,
     "agent_resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"cpu": "1000m", "memory": "1Gi"}},
@@ -54,6 +55,7 @@ def test_valid_inventory_has_no_problem():
 @pytest.mark.parametrize("overrides", [
     {"agent_image": "registry.example.com:5000/agents/mcp-agent@sha256:" + "0" * 64},
     {"agent_version": 1.5},
+    {"agent_model_version": "m-2025-11.1"},
     {"agent_replicas": 500, "agent_pdb_min_available": 499},
     {"agent_replicas": 1, "agent_pdb_min_available": 0},
     {"agent_replicas": "6", "agent_pdb_min_available": "4"},
@@ -70,9 +72,9 @@ def test_valid_inventory_has_no_problem():
     {"agent_run_as_user": 1, "agent_termination_grace_period": 3600},
     {"agent_config_checksum": "", "agent_secrets_version": "", "agent_termination_grace_period": 5},
     {"agent_config_checksum": MISSING, "agent_secrets_version": None},
-], ids=["digest", "numeric-version", "most-replicas", "one-replica", "numbers-as-strings", "requests-equal-limits",
-        "partial-resources", "gpus", "node-selector", "tolerations", "any-zone", "fewest-keys", "redis-user", "env",
-        "bounds", "no-annotations", "undefined-annotations"])
+], ids=["digest", "numeric-version", "model-version", "most-replicas", "one-replica", "numbers-as-strings",
+        "requests-equal-limits", "partial-resources", "gpus", "node-selector", "tolerations", "any-zone", "fewest-keys",
+        "redis-user", "env", "bounds", "no-annotations", "undefined-annotations"])
 def test_valid_variants_have_no_problem(overrides):
     assert problems(**overrides) == []
 
@@ -88,6 +90,9 @@ BAD = {
     "version-space": ({"agent_version": "v 1"}, "agent_version"),
     "version-too-long": ({"agent_version": "v" * 64}, "agent_version"),
     "version-null": ({"agent_version": None}, "agent_version"),
+    "model-version-space": ({"agent_model_version": "m 2"}, "agent_model_version"),
+    "model-version-slash": ({"agent_model_version": "m/2"}, "agent_model_version"),
+    "model-version-null": ({"agent_model_version": None}, "agent_model_version"),
     "replicas-type": ({"agent_replicas": "three", "agent_pdb_min_available": 0}, "agent_replicas"),
     "replicas-negative": ({"agent_replicas": -2, "agent_pdb_min_available": 0}, "agent_replicas"),
     "replicas-zero": ({"agent_replicas": 0, "agent_pdb_min_available": 0}, "agent_replicas"),
@@ -194,7 +199,8 @@ def test_messages_keep_their_wording():
         'agent_tolerations entries must be tolerations {key, operator: Exists|Equal, value, effect: '
         'NoSchedule|PreferNoSchedule|NoExecute}, got [{"key": "a", "operator": "Maybe"}]',
         "agent_env names must be environment variable names ([A-Za-z_][A-Za-z0-9_]*) other than those the role sets "
-        "(REDIS_USERNAME, REDIS_PASSWORD_FILE, AGENTIC_SECRETS_DIR, AGENTIC_REGION, POD_NAME, POD_NAMESPACE)",
+        "(REDIS_USERNAME, REDIS_PASSWORD_FILE, AGENTIC_SECRETS_DIR, AGENTIC_REGION, POD_NAME, POD_NAMESPACE, "
+        "AGENT_VERSION, AGENT_MODEL_VERSION)",
     ]
 
 

@@ -29,16 +29,16 @@ EXTENDED_RESOURCE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The environment the role sets itself (roles/agent/vars/main.yml __agent_reserved_env).
 RESERVED_ENV = ("REDIS_USERNAME", "REDIS_PASSWORD_FILE", "AGENTIC_SECRETS_DIR", "AGENTIC_REGION", "POD_NAME",
-                "POD_NAMESPACE")
+                "POD_NAMESPACE", "AGENT_VERSION", "AGENT_MODEL_VERSION")
 MAX_ANNOTATION = 253
 
-VARIABLES = ("agent_image", "agent_version", "agent_replicas", "agent_pdb_min_available", "agent_resources",
-             "agent_gpu_count", "agent_gpu_resource", "agent_node_selector", "agent_gpu_node_selector",
-             "agent_tolerations", "agent_gpu_tolerations", "agent_zones", "agent_config_map", "agent_secret_name",
-             "agent_service_account", "agent_secret_keys", "agent_secret_optional_keys", "agent_redis_user",
-             "agent_env", "agent_run_as_user", "agent_termination_grace_period", "agent_ephemeral_storage_request",
-             "agent_ephemeral_storage_limit", "agent_config_checksum", "agent_secrets_version",
-             "agent_gpu_allocation", "agent_gpu_device_class")
+VARIABLES = ("agent_image", "agent_version", "agent_model_version", "agent_replicas", "agent_pdb_min_available",
+             "agent_resources", "agent_gpu_count", "agent_gpu_resource", "agent_node_selector",
+             "agent_gpu_node_selector", "agent_tolerations", "agent_gpu_tolerations", "agent_zones", "agent_config_map",
+             "agent_secret_name", "agent_service_account", "agent_secret_keys", "agent_secret_optional_keys",
+             "agent_redis_user", "agent_env", "agent_run_as_user", "agent_termination_grace_period",
+             "agent_ephemeral_storage_request", "agent_ephemeral_storage_limit", "agent_config_checksum",
+             "agent_secrets_version", "agent_gpu_allocation", "agent_gpu_device_class")
 
 
 def check(v: dict) -> list[str]:
@@ -48,6 +48,9 @@ def check(v: dict) -> list[str]:
           "path@sha256:<64 hex>, with a tag other than 'latest' or a digest")
     p.add(is_label_value(v["agent_version"]) and str(v["agent_version"]) != "",
           f"agent_version '{text(v['agent_version'])}' must be a label value (1 to 63 letters, digits, '-', '_', '.')")
+    p.add(v["agent_model_version"] is not None and is_label_value(v["agent_model_version"]),
+          f"agent_model_version '{text(v['agent_model_version'])}' must be empty or a label value (up to 63 letters, "
+          "digits, '-', '_', '.')")
     p.add(bounded_int(v["agent_replicas"], 1, 500),
           f"agent_replicas must be between 1 and 500, got {text(v['agent_replicas'])}")
     # Compared with agent_replicas only when that is a number (else its own check fails).

@@ -305,12 +305,17 @@ class Release:
         stable = self._stable()
         self._mesh()
         current = objects.release_of(stable, self.spec.container)
+        if not self.spec.model_version:  # none given: the stable one's, as site.yml's agent_model_version set it
+            self.spec.model_version = current["model_version"]
         state = self.read_state()
         active = state if state and state["phase"] in ACTIVE else None
         if active is None and current["version"] == self.spec.version:
-            if current["image"] != self.spec.image:
-                raise ReleaseError(f"release_version {self.spec.version} is already stable with image "
-                                   f"{current['image']}, not {self.spec.image}: a new image needs a new version")
+            for what in ("image", "model_version"):
+                if current[what] != self.spec.target[what]:
+                    words = what.replace("_", " ")
+                    raise ReleaseError(f"release_version {self.spec.version} is already stable with {words} "
+                                       f"'{current[what]}', not '{self.spec.target[what]}': a new {words} needs "
+                                       "a new version")
             return self._result(state, False, stable_version=current["version"], plan=[])
         snapshot = self.spec.config_snapshot
         if snapshot and active is None and self._get("v1", "ConfigMap", snapshot) is None:
