@@ -12,6 +12,9 @@ between a stable (v1.0.0) and a canary (v2.0.0) reference agent process in those
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import uuid
 
 import pytest
@@ -19,7 +22,7 @@ from ansible_collections.agentic.platform.plugins.module_utils.kube_client impor
 from ansible_collections.agentic.platform.plugins.module_utils.release import engine
 from ansible_collections.agentic.platform.plugins.module_utils.release.analysis import Limits, PrometheusSource
 from release_support import STABLE, Prometheus, TrafficDriver, apply_region, assert_settled, live, render_region
-from site_support import make_inventory, run_site
+from site_support import ROOT, ansible_env, make_inventory, run_site
 
 from tests.monitoring_support import AgentProcess, wait_for
 
@@ -170,6 +173,42 @@ def test_canary_without_traffic_is_never_promoted(client, one_region):
     view = live(client, ns)
     assert_settled(view, STABLE["version"])
     assert [v["result"] for v in view["state"]["verdicts"]] == ["inconclusive"] * 3
+
+
+def test_playbook_killed_with_sigkill_mid_step_is_finished_by_the_next_run(client, one_region, tmp_path):
+    """A REAL kill: ansible-playbook (and its forked worker, one process group) gets SIGKILL once
+    the live state ConfigMap shows a step in progress; the next run resumes and ends promoted,
+    weights 100/0 and no canary left."""
+    ns, prometheus, driver = one_region
+    driver.start()
+    cases = {"us-east": {**SETTINGS, "agentic_region": "us-east", "agentic_regions": list(REGIONS),
+                         "agentic_namespace": ns, "release_prometheus_url": prometheus.url,
+                         "release_audit_log": str(tmp_path / "audit.jsonl")}}
+    inventory = make_inventory(tmp_path / "inventory", cases)
+    log = (tmp_path / "killed-run.log").open("w")
+    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "ansible-playbook"), ROOT_PLAYBOOK, "-i", str(inventory)],
+                            cwd=ROOT, env=ansible_env(as_json=False), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        def step_in_progress():
+            state = live(client, ns)["state"]
+            return state and state["phase"] == "progressing" and state["weight"] is not None
+        wait_for(step_in_progress, 240, what="a step in progress in the live release state")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the group this test started, by its id
+        proc.wait(30)
+        log.close()
+    assert proc.returncode == -signal.SIGKILL
+    killed = live(client, ns)
+    assert killed["state"]["phase"] == "progressing" and killed["canary"] is not None  # half-way, as killed
+    assert all(sum(w.values()) == 100 for w in killed["weights"])
+
+    again = run_site(None, inventory=inventory, playbook=ROOT_PLAYBOOK, as_json=False)
+    assert again.rc == 0, again.stdout[-3000:]
+    view = live(client, ns)
+    assert_settled(view, NEW["version"])
+    assert view["state"]["phase"] == "promoted" and "us-east: v2.0.0 (promoted)" in again.stdout
+    assert driver.sent["canary"] > 0
 
 
 @pytest.mark.parametrize("hosts, needle", [
