@@ -8,6 +8,7 @@ upstream projects' own Go modules.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -48,7 +49,18 @@ def gomod_dir(component: str) -> Path:
 
 def binary_dir(component: str) -> Path:
     _packages, module = ALL_COMPONENTS[component]
-    return cache_dir() / "bin" / f"{component}-{required_version(component, module)}"
+    name = f"{component}-{required_version(component, module)}"
+    if component in versions.TOOL_COMPONENTS:
+        # A tool's main.go is this repository's code: a change to it must rebuild, not reuse.
+        name += "-" + _source_key(gomod_dir(component))
+    return cache_dir() / "bin" / name
+
+
+def _source_key(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.iterdir() if p.suffix == ".go" or p.name in ("go.mod", "go.sum")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
 
 
 def binary(name: str) -> Path:

@@ -438,14 +438,17 @@ func (l *linter) targets(d dashboard.Dashboard, p panel) {
 			l.add("target-promql-rule", where, fmt.Sprintf("invalid PromQL query '%s': %v", expr, err))
 			continue
 		}
-		var path []parser.Node
 		parser.Inspect(parsed, func(node parser.Node, parents []parser.Node) error {
-			path = parents
 			sel, ok := node.(*parser.MatrixSelector)
-			if !ok || sel.Range == rateInterval || len(path) == 0 {
+			if !ok || sel.Range == rateInterval || len(parents) == 0 {
 				return nil
 			}
-			if call, ok := path[len(path)-1].(*parser.Call); ok && (call.Func.Name == "rate" || call.Func.Name == "irate") {
+			// As the dashboard-linter: a range with a fixed duration is wrong in (i)rate, and
+			// anywhere but as a function's argument.
+			call, ok := parents[len(parents)-1].(*parser.Call)
+			if !ok {
+				l.add("target-rate-interval-rule", where, fmt.Sprintf("'%s': range vector outside a function", expr))
+			} else if call.Func.Name == "rate" || call.Func.Name == "irate" {
 				l.add("target-rate-interval-rule", where, fmt.Sprintf("'%s' should use $__rate_interval", expr))
 			}
 			return nil
