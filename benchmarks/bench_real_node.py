@@ -110,8 +110,11 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="also time a from-scratch build (many minutes)")
     parser.add_argument("--cluster", default=NAME, help="a cluster with real_node, stopped and purged here")
     args = parser.parse_args()
-    if args.cluster == "local" or not cluster.cluster_spec(args.cluster).get("real_node"):
-        raise SystemExit(f"--cluster {args.cluster}: a cluster with real_node other than the shared local")
+    spec = cluster.cluster_spec(args.cluster)
+    # site.yml converges the local inventory there: its zones must be the cluster's.
+    if args.cluster == "local" or not spec.get("real_node") or spec["zones"] != cluster.cluster_spec("local")["zones"]:
+        raise SystemExit(f"--cluster {args.cluster}: a cluster with real_node and the local inventory's zones, "
+                         "other than the shared local (bench, molecule)")
     NAME = args.cluster
     if args.cold:
         cold_build()
