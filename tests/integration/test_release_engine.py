@@ -9,6 +9,7 @@ import json
 import uuid
 
 import pytest
+from ansible_collections.agentic.platform.plugins.module_utils.kube_apply import Applier
 from ansible_collections.agentic.platform.plugins.module_utils.kube_client import KubeClient
 from ansible_collections.agentic.platform.plugins.module_utils.release import engine, objects
 from ansible_collections.agentic.platform.plugins.module_utils.release.analysis import Limits, Sample
@@ -171,6 +172,38 @@ def test_site_model_version_is_released_with_the_agent_and_agrees_after_promotio
                              agent_model_version="m-2")
     results = apply_region(client, promoted, namespace)
     assert [r["changed"] for r in results if r["ref"].startswith("Deployment")] == [False], results
+
+
+STABLE_HPA = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "mcp-agent"},
+              "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "mcp-agent"},
+                       "minReplicas": 2, "maxReplicas": 10, "metrics": [{"type": "Resource", "resource": {
+                           "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}}
+
+
+@pytest.mark.parametrize("samples, phase", [((GOOD,), "promoted"), ((GOOD, BAD), "rolled-back")])
+def test_canary_has_its_own_hpa_created_with_it_and_removed_with_it(client, region, samples, phase):
+    """With the agent autoscaled, the canary gets an HPA of its own (the stable one's metrics, from
+    release_canary_replicas up to the stable maximum): at the 100 % step it takes all the traffic
+    while the stable HPA scales stable down. Gone with the canary; the stable HPA untouched."""
+    hpa = Applier(client, "agentic-platform").apply(
+        {**STABLE_HPA, "metadata": {"name": "mcp-agent", "namespace": region}})["after"]
+    seen = []
+
+    def canary_hpa():
+        got = client.get("autoscaling/v2", "HorizontalPodAutoscaler", "mcp-agent-canary", region)
+        seen.append(got and (got["spec"]["scaleTargetRef"]["name"], got["spec"]["minReplicas"],
+                             got["spec"]["maxReplicas"], got["spec"]["metrics"]))
+
+    source = Script(client, region, *samples, during=canary_hpa)
+    try:
+        assert release(client, region, source).run()["phase"] == phase
+    except engine.ReleaseFailed:
+        assert phase == "rolled-back"
+    assert seen and all(s == ("mcp-agent-canary", 1, 10, STABLE_HPA["spec"]["metrics"]) for s in seen), seen
+    assert client.get("autoscaling/v2", "HorizontalPodAutoscaler", "mcp-agent-canary", region) is None
+    after = client.get("autoscaling/v2", "HorizontalPodAutoscaler", "mcp-agent", region)
+    assert after["spec"] == hpa["spec"]
+    assert_settled(live(client, region), NEW["version"] if phase == "promoted" else STABLE["version"])
 
 
 def test_check_mode_shows_the_plan_and_writes_nothing(client, region):

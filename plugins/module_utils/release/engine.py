@@ -135,6 +135,15 @@ class Release:
 
     def _remove_canary(self) -> None:
         name = f"{self.spec.service}-canary"
+        if self._get("autoscaling/v2", "HorizontalPodAutoscaler", name) is not None:
+            try:  # its autoscaler first: nothing scales the canary back up while it goes
+                self.client.call("DELETE", self.client.path("autoscaling/v2", "HorizontalPodAutoscaler",
+                                                            self.spec.namespace, name))
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise ApplyError(f"removing HorizontalPodAutoscaler {self.spec.namespace}/{name} failed: "
+                                     f"{exc}") from None
+            self.actions.append("canary HorizontalPodAutoscaler removed")
         if self._get("apps/v1", "Deployment", name) is None:
             return
         path = self.client.path("apps/v1", "Deployment", self.spec.namespace, name)
@@ -223,6 +232,10 @@ class Release:
     def _progress(self, state: dict, stable: dict) -> None:
         canary = objects.canary_deployment(stable, state["target"], self.spec.container, self.spec.canary_replicas)
         applied = self._apply(canary, f"canary Deployment {canary['metadata']['name']} ({state['version']})")
+        stable_hpa = self._get("autoscaling/v2", "HorizontalPodAutoscaler", self.spec.service)
+        if stable_hpa is not None:  # the canary scales with its share of the traffic, as stable does
+            self._apply(objects.canary_hpa(stable_hpa, canary, self.spec.canary_replicas),
+                        f"canary HorizontalPodAutoscaler {canary['metadata']['name']}")
         self.applier.wait([applied], self.spec.wait_timeout)
         steps = state["steps"]
         while state["step"] < len(steps):

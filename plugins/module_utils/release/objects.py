@@ -6,6 +6,8 @@ mesh step's VirtualService and DestinationRule), never from text.
   by the runtime's info metric) and configuration snapshot; its selector adds the track label, so
   the stable Deployment's ReplicaSets never count its pods, while the Service, the
   PodDisruptionBudget and the NetworkPolicies (name + instance) select both;
+- the canary's HorizontalPodAutoscaler, when the stable Deployment has one: its metrics, scaling
+  the canary;
 - the DestinationRule with the subsets ``stable`` and ``canary`` by version label;
 - the VirtualService whose routes send ``weight`` % to the canary (the two weights always sum to
   100), preceded by a route for the A/B header that sends everything to the canary.
@@ -83,6 +85,19 @@ def canary_deployment(stable: dict, release: dict, container_name: str, replicas
     template = spec["template"]
     template["metadata"]["labels"][TRACK_LABEL] = "canary"
     _set_release(template, container(out, container_name), release)
+    return out
+
+
+def canary_hpa(stable_hpa: dict, canary: dict, min_replicas: int) -> dict:
+    """The canary's own HorizontalPodAutoscaler: the stable one's metrics and behaviour, scaling the
+    canary Deployment from ``min_replicas`` up to the stable one's maximum, so that the canary keeps
+    up with its share of the traffic (all of it at the 100 % step) while the stable HPA scales down."""
+    out = _plain(stable_hpa)
+    out["metadata"] = {"name": canary["metadata"]["name"], "namespace": canary["metadata"]["namespace"],
+                       "labels": canary["metadata"]["labels"]}
+    spec = out["spec"]
+    spec["scaleTargetRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": canary["metadata"]["name"]}
+    spec["minReplicas"] = min(min_replicas, spec["maxReplicas"])
     return out
 
 
