@@ -2,19 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections import ChainMap
-
-import yaml
-from ansible.errors import AnsibleError
-from ansible.plugins.lookup import LookupBase
-
-try:
-    from ansible.template import trust_as_template
-except ImportError:  # before ansible-core 2.19 every template was trusted
-    def trust_as_template(value):
-        return value
-
 DOCUMENTATION = r"""
 name: objects
 short_description: Render a step's templates into the Kubernetes objects to apply
@@ -54,6 +41,19 @@ _raw:
   type: list
   elements: list
 """
+
+import os
+from collections import ChainMap
+
+import yaml
+from ansible.errors import AnsibleError
+from ansible.plugins.lookup import LookupBase
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # before ansible-core 2.19 every template was trusted
+    def trust_as_template(value):
+        return value
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -135,12 +135,12 @@ def dra_devices(published: int | None, driver: str, want: int | None) -> dict:
     per node): none means the DRA driver is not running there, fewer than expected a lost GPU."""
     seen = {"published": published, "expected": want}
     if not published:
-        return check(FAIL, f"no {driver} device published in a ResourceSlice for this node (DRA driver not "
-                           "running here?)", **seen)
+        return check(FAIL, f"no {driver} device published in a ResourceSlice for this node "
+                     "(DRA driver not running here?)", **seen)
     if want is not None and published != want:
         return check(FAIL, f"{published} {driver} device(s) published, expected {want}", **seen)
-    return check(PASS, f"{published} {driver} device(s) published" + (f" == expected {want}" if want is not None
-                                                                     else ""), **seen)
+    expected = f" == expected {want}" if want is not None else ""
+    return check(PASS, f"{published} {driver} device(s) published{expected}", **seen)
 
 
 def node_checks(node: dict, spec: dict, plugin_pods: list[dict] | None, dra_published: int | None = None) -> dict:
@@ -172,8 +172,8 @@ def node_checks(node: dict, spec: dict, plugin_pods: list[dict] | None, dra_publ
     elif want is not None and cap != want:
         out["gpu_capacity"] = check(FAIL, f"capacity {res} {cap}, expected {want}", **seen)
     else:
-        out["gpu_capacity"] = check(PASS, f"{res} capacity {cap}" + (f" == expected {want}" if want is not None
-                                                                       else ""), **seen)
+        expected = f" == expected {want}" if want is not None else ""
+        out["gpu_capacity"] = check(PASS, f"{res} capacity {cap}{expected}", **seen)
     if not dra:
         out["device_plugin_health"] = device_plugin_health(res, cap, alloc)
 

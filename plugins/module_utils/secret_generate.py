@@ -41,7 +41,7 @@ def generate(groups: list, *, password_length: int = 32, jwt_key_size: int = 307
 
 
 def password(length: int) -> str:
-    return "".join(secrets.choice(PASSWORD_CHARS) for _ in range(length))
+    return "".join(secrets.choice(PASSWORD_CHARS) for _position in range(length))
 
 
 def _key_pem(key) -> str:

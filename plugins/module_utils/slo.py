@@ -30,7 +30,7 @@ BURN_ALERTS = (
     ("SlowBurn", "warning", ((Decimal("3"), "1d", "2h"), (Decimal("1"), "3d", "6h"))),
 )
 # The highest burn rate: an objective whose budget times this reaches 100 % errors could never page.
-FASTEST_BURN = max(rate for _, _, pairs in BURN_ALERTS for rate, _, _ in pairs)
+FASTEST_BURN = max(window[0] for alert in BURN_ALERTS for window in alert[2])
 
 FAILED_STATUSES = "failed|timeout"
 WORKFLOWS = "agent_workflow_executions_total"

@@ -24,8 +24,8 @@ def test_every_template_renders_into_one_list_of_objects(tmp_path):
     (tmp_path / "templates" / "b.yml.j2").write_text(
         "kind: Service\nmetadata: {name: << name >>-svc, note: '{{ x }}'}\n")
     variables = {"name": "web", "extra": False}
-    assert run(tmp_path, ["a.yml.j2"], variables) == [[{"apiVersion": "v1", "kind": "ConfigMap",
-                                                         "metadata": {"name": "web"}}]]
+    web = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web"}}
+    assert run(tmp_path, ["a.yml.j2"], variables) == [[web]]
     both = run(tmp_path, ["a.yml.j2", "b.yml.j2"], {**variables, "extra": True},
                variable_start_string="<<", variable_end_string=">>")
     assert [o["kind"] for o in both[0]] == ["ConfigMap", "Extra", "Service"]

@@ -42,8 +42,8 @@ def test_relative_to_stable():
     # within the absolute limits, but worse than stable by more than allowed
     slow = judge(good(request_p95=0.4), good(request_p95=0.1), LIMITS)
     assert (slow.result, slow.metric, slow.limit) == (FAIL, "request_p95", 0.15)
-    worse = judge(good(requests=1000, errors_5xx=5), good(requests=1000), Limits(min_success_ratio=0.9,
-                                                                                  max_success_drop=0.001))
+    limits = Limits(min_success_ratio=0.9, max_success_drop=0.001)
+    worse = judge(good(requests=1000, errors_5xx=5), good(requests=1000), limits)
     assert (worse.result, worse.metric) == (FAIL, "http_success")
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-import urllib.request
 from dataclasses import asdict, dataclass, field
+
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+from ansible.module_utils.urls import open_url
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 CHECKS = ("http_success", "workflow_success", "request_p95", "mcp_tool_p95")
@@ -153,9 +155,9 @@ class PrometheusSource:
         self.requests += 1
         url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as resp:  # noqa: S310 - the operator's URL
+            with open_url(url, timeout=self.timeout) as resp:
                 body = json.loads(resp.read())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, UrlConnectionError) as exc:
             raise AnalysisError(f"Prometheus at {self.url} did not answer: {exc}") from None
         if body.get("status") != "success":
             raise AnalysisError(f"Prometheus refused a query: {body.get('error', body)}")
