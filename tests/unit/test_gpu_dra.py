@@ -56,7 +56,7 @@ def test_local_cluster_gpu_nodes_publish_what_the_driver_would():
 
 
 def test_namespace_quota_refuses_the_dra_key_the_api_server_never_counts():
-    """tests/integration/test_gpu_dra.py: requests.<class>.deviceclass.resource.k8s.io/devices is
+    """tests/integration/test_gpu_dra_scheduling.py: requests.<class>.deviceclass.resource.k8s.io/devices is
     accepted by the API server and never counted; <class>.deviceclass.resource.k8s.io/devices is."""
     from test_inputs_namespace import VALID, problems
     hard = {**VALID["namespace_quota_hard"], "gpu.nvidia.com.deviceclass.resource.k8s.io/devices": "16"}
