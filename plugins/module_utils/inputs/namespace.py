@@ -48,7 +48,8 @@ OWN_LABEL_PREFIX = re.compile(r"(pod-security|app)\.kubernetes\.io/")
 QUOTA_KEY = re.compile(r"^[a-z0-9]([-a-z0-9./]*[a-z0-9])?$")
 # limits.<extended resource>: accepted by the API server, never enforced (kubernetes.io/ ones are native).
 QUOTA_LIMITS_EXTENDED = re.compile(r"^limits\.[^/]*/")
-# requests.<class>.deviceclass.resource.k8s.io/devices: accepted, never counted (tests/integration/test_gpu_dra_scheduling.py);
+# requests.<class>.deviceclass.resource.k8s.io/devices: accepted, never counted
+# (tests/integration/test_gpu_dra_scheduling.py);
 # DRA devices are counted under <class>.deviceclass.resource.k8s.io/devices.
 QUOTA_REQUESTS_DEVICES = re.compile(r"^requests\..*\.deviceclass\.resource\.k8s\.io/devices$")
 QUOTA_MAX = 1e15
