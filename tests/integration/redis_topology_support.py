@@ -189,6 +189,7 @@ class SentinelLoad:
         self.nthreads, self.reconnect_every = threads, reconnect_every
         self.stop_event, self.lock = threading.Event(), threading.Lock()
         self.auth_failures, self.errors, self.acked, self.connects = 0, 0, {}, 0
+        self.refused = 0
         self.error_kinds: set[str] = set()
         self.latencies: list[tuple[float, float, bool]] = []  # (start, seconds, acknowledged)
         self.threads: list[threading.Thread] = []
@@ -223,6 +224,11 @@ class SentinelLoad:
                 if "WRONGPASS" in str(exc) or "NOAUTH" in str(exc):
                     with self.lock:
                         self.auth_failures += 1
+                elif "NOREPLICAS" in str(exc):
+                    # min-replicas-to-write refused the write (no replica acknowledged in time, e.g.
+                    # on a starved machine): never acknowledged, so never lost; counted apart.
+                    with self.lock:
+                        self.refused += 1
                 else:
                     with self.lock:
                         self.errors += 1
